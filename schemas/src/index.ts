@@ -1,1 +1,2 @@
-export {};
+export { readJsonSchema } from './json-schemas.js';
+export * from './envelope.js';

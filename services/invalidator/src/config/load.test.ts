@@ -1,0 +1,90 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfig } from './load.js';
+import { EvictdError } from '../errors.js';
+
+const minimal = `
+postgres: { url: postgres://u@127.0.0.1:5/app }
+kafka: { brokers: ["127.0.0.1:9092"] }
+redis: { url: redis://127.0.0.1:6379 }
+tables:
+  public.products:
+    keys: ["product:{id}"]
+    tags: ["category:{category_id}"]
+`;
+
+function problemsOf(text: string, env: Record<string, string> = {}): string {
+  try {
+    parseConfig(text, '/etc/evictd.yaml', env);
+  } catch (err) {
+    assert.ok(err instanceof EvictdError);
+    assert.equal(err.code, 'CONFIG_INVALID');
+    return err.message;
+  }
+  assert.fail('expected the config to be rejected');
+}
+
+test('defaults are filled in and derived lists follow the rules', () => {
+  const config = parseConfig(minimal, '/etc/evictd.yaml');
+  assert.equal(config.postgres.slot, 'evictd');
+  assert.equal(config.kafka.partitions, 6);
+  assert.equal(config.publish.lostSlot, 'flush');
+  assert.deepEqual(config.postgres.tables, ['public.products']);
+  assert.deepEqual(config.invalidate.topics, ['evictd.public.products']);
+  assert.equal(config.file, '/etc/evictd.yaml');
+  assert.ok(Object.isFrozen(config.tables['public.products']));
+});
+
+test('environment variables override the connection settings', () => {
+  const config = parseConfig(minimal, '/x.yaml', {
+    DATABASE_URL: 'postgres://other@h:1/db',
+    KAFKA_BROKERS: 'a:1, b:2',
+    REDIS_URL: 'redis://r:2',
+  });
+  assert.equal(config.postgres.url, 'postgres://other@h:1/db');
+  assert.deepEqual(config.kafka.brokers, ['a:1', 'b:2']);
+  assert.equal(config.redis.url, 'redis://r:2');
+});
+
+test('${VAR} references are substituted, with defaults, and a missing one is named', () => {
+  const text = `${minimal}\nkafka:\n  brokers: ["\${BROKER:-k:9092}"]\n  sasl: { mechanism: plain, username: evictd, password: "\${KAFKA_SASL_PASSWORD}" }\n`;
+  const withEnv = parseConfig(text.replace(/^kafka: \{.*\}$/m, ''), '/x.yaml', { KAFKA_SASL_PASSWORD: 's3cret' });
+  assert.equal(withEnv.kafka.sasl?.password, 's3cret');
+  assert.deepEqual(withEnv.kafka.brokers, ['k:9092']);
+  assert.match(problemsOf(text.replace(/^kafka: \{.*\}$/m, '')), /kafka\.sasl\.password: refers to environment variable KAFKA_SASL_PASSWORD, which is not set/);
+});
+
+test('every problem is reported with its path', () => {
+  const message = problemsOf(`
+postgres: { slot: "Bad-Slot", sloth: 1 }
+kafka: { brokers: ["nohostport"] }
+publish: { lostSlot: sometimes }
+tables:
+  products: { keys: ["p:{id}"] }
+  public.categories: { keys: [1] }
+  public.orders: { columns: [total] }
+`);
+  assert.match(message, /invalid config \/etc\/evictd\.yaml/);
+  assert.match(message, /postgres\.slot: must match pattern/);
+  assert.match(message, /postgres: unknown setting "sloth"/);
+  assert.match(message, /kafka\.brokers\[0\]: must match pattern/);
+  assert.match(message, /publish\.lostSlot: must be equal to one of the allowed values: flush, ignore/);
+  assert.match(message, /"products" is not a table name: write schema\.table/);
+  assert.match(message, /tables\.public\.categories\.keys\[0\]: must be string/);
+  assert.match(message, /tables\.public\.orders: must have required property 'keys'/);
+});
+
+test('missing connection settings say which env variable can provide them', () => {
+  const message = problemsOf('tables:\n  public.t: { keys: ["t:{id}"] }\n');
+  assert.match(message, /postgres\.url: is required: set it in the file or in the environment variable DATABASE_URL/);
+  assert.match(message, /kafka\.brokers: .*KAFKA_BROKERS/);
+  assert.match(message, /redis\.url: .*REDIS_URL/);
+});
+
+test('YAML syntax errors are reported, not thrown raw', () => {
+  assert.match(problemsOf('tables: [unclosed'), /YAML: /);
+});
+
+test('TLS files that cannot be read are named', () => {
+  assert.match(problemsOf(`${minimal}\nredis_tls_placeholder: 1\n`.replace('redis: { url: redis://127.0.0.1:6379 }', 'redis: { url: "rediss://h:1", tls: { ca: ./missing-ca.pem } }').replace('redis_tls_placeholder: 1\n', '')), /redis\.tls\.ca: cannot read \/etc\/missing-ca\.pem/);
+});

@@ -1,0 +1,69 @@
+/** The validated, frozen configuration. Shapes mirror schemas/config.schema.json after defaults. */
+
+export interface TlsFiles {
+  /** PEM contents, read from the paths in the file at load time (so a wrong path fails at start). */
+  ca?: string;
+  cert?: string;
+  key?: string;
+  rejectUnauthorized: boolean;
+}
+
+export interface TableRuleConfig {
+  keys?: readonly string[];
+  tags?: readonly string[];
+  columns?: readonly string[];
+}
+
+export interface EvictdConfig {
+  /** Absolute path of the file this came from, for error messages. */
+  file: string;
+  postgres: {
+    url: string;
+    slot: string;
+    publication: string;
+    createPublication: boolean;
+    /** Tables of the publication (schema.table): the explicit list or the rule tables. */
+    tables: readonly string[];
+    ssl?: TlsFiles;
+  };
+  kafka: {
+    brokers: readonly string[];
+    clientId: string;
+    topicPrefix: string;
+    partitions: number;
+    replicationFactor: number;
+    ssl: boolean | TlsFiles;
+    sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  };
+  redis: {
+    url: string;
+    password?: string;
+    tls?: TlsFiles;
+    keyPrefix: string;
+  };
+  publish: {
+    maxBatchEvents: number;
+    maxBatchBytes: number;
+    lingerMs: number;
+    maxInFlightBytes: number;
+    lostSlot: 'flush' | 'ignore';
+  };
+  invalidate: {
+    groupId: string;
+    /** Topics to consume: the explicit list or <topicPrefix>.<schema>.<table> of every rule table. */
+    topics: readonly string[];
+    deadLetterTopic: string;
+    markerTtlMs: number;
+    maxWaitTimeMs: number;
+  };
+  http: { host: string; port: number };
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  /** The rules, keyed by schema.table. */
+  tables: Readonly<Record<string, TableRuleConfig>>;
+}
+
+export interface ConfigProblem {
+  /** Where in the file: e.g. `tables.public.products.keys[1]`; empty for the file itself. */
+  path: string;
+  message: string;
+}

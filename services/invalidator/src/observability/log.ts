@@ -1,0 +1,36 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/** Paths that may hold credentials; pino replaces them before anything is written. */
+const REDACT = [
+  'password',
+  '*.password',
+  'url',
+  '*.url',
+  'connectionString',
+  '*.connectionString',
+  'sasl',
+  '*.sasl',
+  'config.postgres.url',
+  'config.redis.url',
+];
+
+/**
+ * Structured JSON logs on stdout. Level from EVICTD_LOG_LEVEL is read by the config module and
+ * passed in; `silent` is useful in tests.
+ */
+export function createLogger(name: string, level = 'info'): Logger {
+  return pino({ name, level, redact: { paths: REDACT, censor: '[redacted]' }, base: { pid: process.pid } });
+}
+
+/** Hides the password in a connection URL, for log lines that must name the server. */
+export function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '[unparseable url]';
+  }
+}
