@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkAgainstCatalog, checkReplicaIdentity, type TableInfo } from './catalog.js';
+import { compileRules } from './compile.js';
+
+const rules = compileRules(
+  {
+    'public.products': { keys: ['product:{id}'], tags: ['category:{category_id}'], columns: ['name', 'colour'] },
+    'public.missing': { keys: ['m:{id}'] },
+    'public.categories': { keys: ['category:{id}:{slug}'] },
+  },
+  'evictd.yaml',
+);
+
+const products = (over: Partial<TableInfo> = {}): TableInfo => ({
+  columns: ['id', 'name', 'category_id'],
+  primaryKey: ['id'],
+  replicaIdentity: 'default',
+  identityColumns: ['id'],
+  ...over,
+});
+
+test('lists missing tables, unknown columns and old values the replica identity does not send', () => {
+  const catalog = new Map([
+    ['public.products', products()],
+    ['public.categories', { columns: ['id', 'name'], primaryKey: ['id'], replicaIdentity: 'full', identityColumns: ['id', 'name'] } as TableInfo],
+  ]);
+  const problems = checkAgainstCatalog(rules, catalog).map((p) => `${p.file}: ${p.path}: ${p.message}`);
+  assert.equal(problems.length, 4, problems.join('\n'));
+  assert.match(problems[0] ?? '', /^evictd\.yaml: tables\.public\.products\.columns\[1\]: column "colour" does not exist in public\.products/);
+  assert.match(problems[1] ?? '', /tables\.public\.products\.tags\[0\]: "category:\{category_id\}" needs the old value of category_id .*REPLICA IDENTITY DEFAULT, which sends only the old primary key \(id\): run ALTER TABLE public\.products REPLICA IDENTITY FULL/);
+  assert.match(problems[2] ?? '', /tables\.public\.missing: table public\.missing does not exist/);
+  assert.match(problems[3] ?? '', /tables\.public\.categories\.keys\[0\]: "category:\{id\}:\{slug\}" uses column "slug", which public\.categories does not have/);
+});
+
+test('REPLICA IDENTITY FULL satisfies every template', () => {
+  const catalog = new Map([['public.products', products({ replicaIdentity: 'full', identityColumns: ['id', 'name', 'category_id'] })]]);
+  assert.deepEqual(checkReplicaIdentity(rules, catalog), []);
+});
+
+test('REPLICA IDENTITY NOTHING is named as such', () => {
+  const catalog = new Map([['public.products', products({ replicaIdentity: 'nothing', identityColumns: [] })]]);
+  const messages = checkReplicaIdentity(rules, catalog).map((p) => p.message);
+  assert.equal(messages.length, 2);
+  assert.match(messages[0] ?? '', /"product:\{id\}" needs the old value of id .*REPLICA IDENTITY NOTHING/);
+});

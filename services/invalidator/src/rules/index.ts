@@ -1,0 +1,9 @@
+export { compileRules, formatProblem, requiredOldColumns, templateColumns } from './compile.js';
+export type { Problem, Rules, RulesSection, TableRule } from './compile.js';
+export { checkAgainstCatalog, checkReplicaIdentity, readCatalog } from './catalog.js';
+export type { Catalog, Queryable, ReplicaIdentity, TableInfo } from './catalog.js';
+export { checkConfigAgainstDatabase } from './check.js';
+export { resolveChange } from './resolve.js';
+export type { Invalidation, RowChange } from './resolve.js';
+export { templateToGlob } from './template.js';
+export type { Template } from './template.js';
