@@ -30,7 +30,7 @@ export interface ChangeSource {
   table: string;
   /** Postgres transaction id; null for events not tied to one transaction (flush). */
   txId: number | null;
-  /** WAL position of the commit; a decimal string only if it exceeds 2^53. */
+  /** WAL position of the change record (Debezium's meaning); a decimal string only beyond 2^53; null for flush events. */
   lsn: number | string | null;
   /** Commit time, ms since the epoch: what end-to-end lag is measured from. */
   ts_ms: number;
