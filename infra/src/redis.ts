@@ -1,0 +1,48 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { redisServerBinary } from './prerequisites.js';
+import { ManagedServer } from './server.js';
+
+export interface RedisServer {
+  server: ManagedServer;
+  url: string;
+  init(): Promise<void>;
+}
+
+/** Redis without persistence: a restart empties it, which is what the fault tests want to see. */
+export function redisServer(root: string, port: number, readyTimeoutMs: number): RedisServer {
+  const command = redisServerBinary();
+  const home = join(root, 'redis');
+  const server = new ManagedServer({
+    name: 'redis',
+    port,
+    logFile: join(home, 'redis.log'),
+    dataDir: home,
+    command,
+    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', home, '--daemonize', 'no', '--protected-mode', 'yes'],
+    stopSignal: 'SIGTERM',
+    stopTimeoutMs: 10_000,
+    readyTimeoutMs,
+    probe: () => ping(port),
+  });
+  return {
+    server,
+    url: `redis://127.0.0.1:${port}`,
+    init: async () => {
+      mkdirSync(home, { recursive: true });
+      await server.start();
+    },
+  };
+}
+
+async function ping(port: number): Promise<boolean> {
+  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+  client.on('error', () => {}); // reported through connect()/ping()
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } finally {
+    client.disconnect();
+  }
+}
