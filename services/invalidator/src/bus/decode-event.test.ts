@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeEvent, type Decoded } from './decode-event.js';
+
+const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+const decode = (value: unknown, key: unknown = { id: 1 }): Decoded =>
+  decodeEvent({ key: key === null ? null : json(key), value: value === null ? null : Buffer.isBuffer(value) ? value : json(value) });
+
+const ours = {
+  before: null,
+  after: { id: 1, name: 'a', category_id: 2 },
+  op: 'u',
+  source: { connector: 'evictd', name: 'evictd', db: 'app', schema: 'public', table: 'products', txId: 7, lsn: 1234, ts_ms: 1764000000123, snapshot: 'false' },
+  ts_ms: 1764000000125,
+};
+
+// Debezium PostgreSQL connector, JsonConverter with schemas.enable=true (abridged schema), update
+// under REPLICA IDENTITY DEFAULT with a changed key, as in the connector's documentation.
+const debeziumWrapped = {
+  schema: { type: 'struct', optional: false, name: 'PostgreSQL_server.public.customers.Envelope', fields: [] },
+  payload: {
+    before: { id: 1 },
+    after: { id: 1, first_name: 'Anne Marie', last_name: 'Kretchmar', email: 'annek@noanswer.org' },
+    source: { version: '2.7.0.Final', connector: 'postgresql', name: 'PostgreSQL_server', ts_ms: 1559033904863, snapshot: 'false', db: 'postgres', sequence: '["24023119","24023128"]', schema: 'public', table: 'customers', txId: 556, lsn: 24023128, xmin: null },
+    op: 'u',
+    ts_ms: 1465584025523,
+  },
+};
+
+test('decodes our envelope with its key', () => {
+  const decoded = decode(ours);
+  assert.equal(decoded.kind, 'change');
+  assert.deepEqual(decoded.kind === 'change' && decoded.event, {
+    op: 'u', table: 'public.products', before: null, after: ours.after, key: { id: 1 }, commitTsMs: 1764000000123, flush: false,
+  });
+});
+
+test('decodes Debezium with and without the {schema, payload} wrapper, key wrapped too', () => {
+  const keyWrapped = { schema: { type: 'struct', fields: [] }, payload: { id: 1 } };
+  for (const [value, key] of [[debeziumWrapped, keyWrapped], [debeziumWrapped.payload, { id: 1 }]] as const) {
+    const decoded = decode(value, key);
+    assert.equal(decoded.kind, 'change');
+    if (decoded.kind !== 'change') return;
+    assert.equal(decoded.event.table, 'public.customers');
+    assert.equal(decoded.event.op, 'u');
+    assert.deepEqual(decoded.event.before, { id: 1 });
+    assert.deepEqual(decoded.event.key, { id: 1 });
+    assert.equal(decoded.event.commitTsMs, 1559033904863);
+  }
+});
+
+test('Debezium truncate events carry no row images', () => {
+  const decoded = decode({ source: debeziumWrapped.payload.source, op: 't', ts_ms: 1 }, null);
+  assert.equal(decoded.kind === 'change' && decoded.event.op, 't');
+  assert.equal(decoded.kind === 'change' && decoded.event.key, null);
+});
+
+test('our lost-slot flush is a truncate with the flush flag', () => {
+  const decoded = decode({ ...ours, op: 't', after: null, flush: { reason: 'lost_slot', slot: 'evictd', lastLsn: null } }, null);
+  assert.equal(decoded.kind === 'change' && decoded.event.flush, true);
+});
+
+test('tombstones: null value, empty value, null payload', () => {
+  assert.deepEqual(decode(null), { kind: 'tombstone' });
+  assert.deepEqual(decode(Buffer.alloc(0)), { kind: 'tombstone' });
+  assert.deepEqual(decode({ schema: null, payload: null }), { kind: 'tombstone' });
+});
+
+test('a key that is not a JSON object is ignored, not fatal', () => {
+  const decoded = decodeEvent({ key: Buffer.from('not json'), value: json(ours) });
+  assert.equal(decoded.kind === 'change' && decoded.event.key, null);
+});
+
+test('malformed messages say why', () => {
+  const cases: Array<[unknown, RegExp]> = [
+    [Buffer.from('{"op":'), /value is not valid JSON/],
+    [[1, 2], /value is an array/],
+    ['text', /value is a string/],
+    [{ ...ours, op: 'x' }, /unknown op "x": expected one of c, u, d, t, r/],
+    [{ ...ours, source: 'db' }, /"source" is missing or not an object/],
+    [{ ...ours, source: { ...ours.source, table: '' } }, /"source\.schema" and "source\.table"/],
+    [{ ...ours, after: null }, /op "u" needs "after" to be a row object/],
+    [{ ...ours, op: 'd', before: null, after: null }, /op "d" needs "before"/],
+    [{ ...ours, before: [1] }, /"before" must be an object or null/],
+  ];
+  for (const [value, reason] of cases) {
+    const decoded = decode(value);
+    assert.equal(decoded.kind, 'malformed', JSON.stringify(value));
+    assert.match(decoded.kind === 'malformed' ? decoded.reason : '', reason);
+  }
+});

@@ -1,0 +1,3 @@
+export { isEmpty, mergeInvalidations, type BatchInvalidation } from './batch.js';
+export { applyInvalidations, classifyRedisError, type ApplyOptions } from './deleter.js';
+export { createInvalidatorMetrics, type InvalidatorMetrics } from './metrics.js';
