@@ -1,0 +1,75 @@
+/**
+ * The fault plan: which process is killed (SIGKILL) when, and how long it stays down.
+ * Pure and seeded, so a failing run can be replayed exactly with the same FAULTS_SEED.
+ */
+
+export type FaultTarget = 'publisher' | 'invalidator' | 'redis' | 'kafka';
+export const FAULT_TARGETS: readonly FaultTarget[] = ['publisher', 'invalidator', 'redis', 'kafka'];
+
+export interface Fault {
+  /** Milliseconds after the workload started. */
+  atMs: number;
+  target: FaultTarget;
+  /** Time between the kill and the restart. */
+  downMs: number;
+}
+
+export interface ScheduleOptions {
+  seed: number;
+  /** Faults start within [0, durationMs) and every target is back up by durationMs. */
+  durationMs: number;
+  targets?: readonly FaultTarget[];
+  /** Gap between two fault starts, drawn uniformly. */
+  gapMs: readonly [min: number, max: number];
+  downMs: readonly [min: number, max: number];
+}
+
+/** mulberry32: a small, fast, well-mixed 32-bit PRNG; returns floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function uniform(random: () => number, [min, max]: readonly [number, number]): number {
+  return Math.round(min + random() * (max - min));
+}
+
+/**
+ * Faults in start order. Different targets may be down at the same time (Kafka down while the
+ * publisher restarts is the interesting case); one target is never killed while it is still down.
+ */
+export function faultSchedule(options: ScheduleOptions): Fault[] {
+  const targets = options.targets ?? FAULT_TARGETS;
+  const { durationMs, gapMs, downMs } = options;
+  if (targets.length === 0) throw new RangeError('fault schedule needs at least one target');
+  for (const [name, [min, max]] of [['gapMs', gapMs], ['downMs', downMs]] as const) {
+    if (!(min >= 0 && max >= min)) throw new RangeError(`${name} must be [min, max] with 0 <= min <= max, got [${min}, ${max}]`);
+  }
+  if (gapMs[1] === 0) throw new RangeError('gapMs max must be positive, or the schedule never advances');
+  const random = seededRandom(options.seed);
+  const upAgainAt = new Map<FaultTarget, number>();
+  const faults: Fault[] = [];
+  for (let at = uniform(random, gapMs); at < durationMs; at += Math.max(1, uniform(random, gapMs))) {
+    const available = targets.filter((t) => (upAgainAt.get(t) ?? 0) <= at);
+    const target = available[Math.floor(random() * available.length)];
+    const down = uniform(random, downMs);
+    if (target === undefined || at + down > durationMs) continue;
+    faults.push({ atMs: at, target, downMs: down });
+    upAgainAt.set(target, at + down);
+  }
+  return faults;
+}
+
+/** How many faults hit each target, for the report. */
+export function countByTarget(faults: readonly Fault[]): Record<FaultTarget, number> {
+  const counts: Record<FaultTarget, number> = { publisher: 0, invalidator: 0, redis: 0, kafka: 0 };
+  for (const f of faults) counts[f.target] += 1;
+  return counts;
+}

@@ -1,0 +1,68 @@
+/** bench/results/latest.md and the README table: the results as markdown. Pure. */
+import type { BenchResults } from './results.js';
+import { round } from './stats.js';
+
+/** DESIGN.md targets on a 2-core machine. */
+export const TARGETS = { p50At1kMs: 5, p99At1kMs: 25, changesPerSec: 30_000, rssMiB: 150 } as const;
+
+function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+  const line = (cells: readonly (string | number)[]) => `| ${cells.map(String).join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+const n = (v: number) => round(v).toLocaleString('en-US');
+const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
+
+export function markdownReport(r: BenchResults): string {
+  const at1k = r.latency.find((s) => s.offeredPerSec === 1000);
+  const rssPeak = Math.max(...r.processes.map((p) => p.rssPeakMiB));
+  const env = r.environment;
+  const parts = [
+    `Measured ${r.startedAt} (${Math.round(r.durationSeconds)} s run${env.quick ? ', quick mode' : ''}) on ${env.cpus} × ${env.cpuModel}, ` +
+      `Node ${env.node}, evictd from ${env.evictdRuntime === 'dist' ? 'compiled dist/' : 'TypeScript via tsx'}; ` +
+      `1-min load average ${env.loadAverage.before} before, ${env.loadAverage.after} after.`,
+    '',
+    '**Commit → Redis deletion latency** (ms; from the commit timestamp to the keyspace `del` notification)',
+    '',
+    table(
+      ['offered txn/s', 'achieved txn/s', 'commits', 'unobserved', 'p50', 'p95', 'p99', 'max'],
+      r.latency.map((s) => [s.offeredPerSec, n(s.achievedPerSec), s.commits, s.unobserved, n(s.p50), n(s.p95), n(s.p99), n(s.max)]),
+    ),
+    '',
+    '**Throughput, resources, raw limits**',
+    '',
+    table(
+      ['measure', 'evictd', 'raw limit', 'evictd / limit'],
+      [
+        ['sustained row changes/s (end to end)', n(r.throughput.perSec), '', ''],
+        [`drain a ${n(r.backlog.changes)}-change backlog`, `${n(r.backlog.seconds)} s (${n(r.backlog.perSec)}/s)`, '', ''],
+        ['Postgres logical decoding (pg_recvlogical, pgoutput), rows/s', '', n(r.raw.pgDecodeRowsPerSec), n(r.ratios.pgDecodeRowsPerSec)],
+        ['Redis pipelined UNLINK, keys/s', '', n(r.raw.redisUnlinkPerSec), n(r.ratios.redisUnlinkPerSec)],
+        ['kafkajs produce, msgs/s', '', n(r.raw.kafkaProducePerSec), n(r.ratios.kafkaProducePerSec)],
+        ['kafkajs consume, msgs/s', '', n(r.raw.kafkaConsumePerSec), n(r.ratios.kafkaConsumePerSec)],
+      ],
+    ),
+    '',
+    table(
+      ['process', 'phase', 'peak RSS MiB', 'CPU % of one core'],
+      r.processes.map((p) => [p.process, p.phase, n(p.rssPeakMiB), n(p.cpuPercent)]),
+    ),
+    '',
+    '**Targets** (DESIGN.md)',
+    '',
+    table(
+      ['target', 'measured', ''],
+      [
+        [`p50 ≤ ${TARGETS.p50At1kMs} ms at 1k txn/s`, at1k ? `${n(at1k.p50)} ms` : 'not run', at1k ? verdict(at1k.p50 <= TARGETS.p50At1kMs) : ''],
+        [`p99 ≤ ${TARGETS.p99At1kMs} ms at 1k txn/s`, at1k ? `${n(at1k.p99)} ms` : 'not run', at1k ? verdict(at1k.p99 <= TARGETS.p99At1kMs) : ''],
+        [`≥ ${n(TARGETS.changesPerSec)} row changes/s`, n(r.throughput.perSec), verdict(r.throughput.perSec >= TARGETS.changesPerSec)],
+        [`RSS ≤ ${TARGETS.rssMiB} MiB per process`, `${n(rssPeak)} MiB`, verdict(rssPeak <= TARGETS.rssMiB)],
+      ],
+    ),
+  ];
+  for (const p of r.profiles) {
+    parts.push('', `**CPU profile: ${p.process}, ${p.phase}** (top self-time frames)`, '');
+    parts.push(table(['self %', 'function', 'where'], p.top.map((f) => [n(f.selfPercent), `\`${f.functionName}\``, f.location])));
+  }
+  return `${parts.join('\n')}\n`;
+}

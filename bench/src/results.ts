@@ -1,0 +1,71 @@
+/** The shape of bench/results/latest.json: what one `npm run bench` measured. */
+
+export interface LatencyStep {
+  /** Single-row transactions per second the load generator aimed at. */
+  offeredPerSec: number;
+  /** What it managed (the machine may not keep up with the offered rate). */
+  achievedPerSec: number;
+  commits: number;
+  /** Commits whose key deletion was never observed before the step's deadline. */
+  unobserved: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+export interface ProcessUsage {
+  process: string;
+  phase: string;
+  /** Peak resident set size over the phase, MiB. */
+  rssPeakMiB: number;
+  /** CPU time over wall time of the phase, percent of one core. */
+  cpuPercent: number;
+}
+
+export interface ThroughputRun {
+  changes: number;
+  seconds: number;
+  perSec: number;
+}
+
+export interface RawLimits {
+  /** pg_recvlogical (pgoutput) of the same workload to /dev/null: decoded row changes per second. */
+  pgDecodeRowsPerSec: number;
+  /** Pipelined UNLINK of existing keys, keys per second. */
+  redisUnlinkPerSec: number;
+  /** kafkajs sendBatch of messages the size of a change event, messages per second. */
+  kafkaProducePerSec: number;
+  /** kafkajs eachBatch consumption of the same messages, messages per second. */
+  kafkaConsumePerSec: number;
+}
+
+export interface ProfileFrame {
+  functionName: string;
+  location: string;
+  selfPercent: number;
+}
+
+export interface BenchResults {
+  startedAt: string;
+  durationSeconds: number;
+  environment: {
+    node: string;
+    cpus: number;
+    cpuModel: string;
+    /** 1-minute load average before and after the run: a busy machine makes every number pessimistic. */
+    loadAverage: { before: number; after: number };
+    /** How the evictd processes were run: compiled dist/ or TypeScript through tsx. */
+    evictdRuntime: 'dist' | 'tsx';
+    quick: boolean;
+  };
+  latency: LatencyStep[];
+  throughput: ThroughputRun;
+  backlog: ThroughputRun & { startupSeconds: number };
+  processes: ProcessUsage[];
+  raw: RawLimits;
+  /** evictd's throughput over each raw limit. */
+  ratios: Record<keyof RawLimits, number>;
+  profiles: { process: string; phase: string; top: ProfileFrame[] }[];
+}
