@@ -1,0 +1,42 @@
+/**
+ * The kafkajs client for evictd: brokers, TLS and SASL from the config, and kafkajs' own logs
+ * routed into pino (structured, at the matching level) instead of its console logger.
+ */
+import { Kafka, logLevel, type KafkaConfig, type logCreator, type SASLOptions } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { EvictdConfig } from '../config/index.js';
+
+type KafkaSection = EvictdConfig['kafka'];
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** kafkajs logs through this; its INFO chatter (joins, rebalances) goes to debug, warnings and errors stay. */
+export function pinoLogCreator(logger: Logger): logCreator {
+  return () => ({ namespace, level, log }) => {
+    const { message, ...extra } = log;
+    const pinoLevel = LEVELS[level] ?? 'debug';
+    logger[pinoLevel === 'info' ? 'debug' : pinoLevel]({ kafkajs: namespace, ...extra }, message);
+  };
+}
+
+export function kafkaClientConfig(kafka: KafkaSection, logger: Logger): KafkaConfig {
+  const config: KafkaConfig = {
+    clientId: kafka.clientId,
+    brokers: [...kafka.brokers],
+    logLevel: logLevel.INFO,
+    logCreator: pinoLogCreator(logger),
+  };
+  if (kafka.ssl === true) config.ssl = true;
+  else if (kafka.ssl) config.ssl = { ca: kafka.ssl.ca, cert: kafka.ssl.cert, key: kafka.ssl.key, rejectUnauthorized: kafka.ssl.rejectUnauthorized };
+  if (kafka.sasl) config.sasl = { mechanism: kafka.sasl.mechanism, username: kafka.sasl.username, password: kafka.sasl.password } as SASLOptions;
+  return config;
+}
+
+export function createKafka(kafka: KafkaSection, logger: Logger): Kafka {
+  return new Kafka(kafkaClientConfig(kafka, logger.child({ component: 'kafkajs' })));
+}

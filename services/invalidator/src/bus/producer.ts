@@ -1,0 +1,181 @@
+/**
+ * Kafka side of the publisher: creates topics with the configured partition count, and sends
+ * events in batches through an idempotent producer with acks from all in-sync replicas.
+ *
+ * One batch is on the wire at a time, so events of a partition reach Kafka in the order they were
+ * handed in (per-row order) even across retries. While it is in flight the next batch fills up
+ * (up to maxBatchEvents/maxBatchBytes, or lingerMs after its first event). Bytes handed in but not
+ * yet acknowledged are counted; above maxInFlightBytes the producer reports `overloaded` so the
+ * caller stops reading, and calls `onDrain` once it is back under half of that.
+ */
+import type { Admin, Kafka, Message, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+
+export interface ProducerOptions {
+  maxBatchEvents: number;
+  maxBatchBytes: number;
+  lingerMs: number;
+  maxInFlightBytes: number;
+  partitions: number;
+  replicationFactor: number;
+}
+
+export interface OutgoingMessage {
+  topic: string;
+  key: string | null;
+  value: string;
+  /** Set for keyless events, which all go to one partition to keep their relative order. */
+  partition?: number;
+}
+
+export interface ProducerEvents<T> {
+  /** Kafka acknowledged these messages (their tags, in the order they were sent). */
+  onDelivered(tags: T[]): void;
+  /** A batch could not be delivered; nothing after it is sent. The caller restarts from its last acknowledged position. */
+  onFailed(err: unknown): void;
+  /** In-flight bytes fell back under the low watermark after `overloaded`. */
+  onDrain(): void;
+  onBatch?(events: number, bytes: number): void;
+}
+
+interface Pending<T> {
+  message: OutgoingMessage;
+  bytes: number;
+  tag: T;
+}
+
+export class EventProducer<T> {
+  private readonly producer: Producer;
+  private readonly admin: Admin;
+  private buffer: Pending<T>[] = [];
+  private bufferBytes = 0;
+  private inFlightBytes = 0;
+  private sending: Promise<void> | null = null;
+  private lingerTimer: NodeJS.Timeout | null = null;
+  private failed: unknown = null;
+  private wasOverloaded = false;
+  private readonly knownTopics = new Set<string>();
+
+  constructor(
+    kafka: Kafka,
+    private readonly options: ProducerOptions,
+    private readonly events: ProducerEvents<T>,
+    private readonly logger: Logger,
+  ) {
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.admin = kafka.admin();
+  }
+
+  async connect(): Promise<void> {
+    await this.admin.connect();
+    await this.producer.connect();
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+  }
+
+  /** Creates missing topics with the configured partitions (existing ones are left as they are). */
+  async ensureTopics(topics: readonly string[], configEntries: { name: string; value: string }[] = []): Promise<void> {
+    const missing = [...new Set(topics)].filter((t) => !this.knownTopics.has(t));
+    if (missing.length === 0) return;
+    const existing = new Set(await this.admin.listTopics());
+    const create = missing.filter((t) => !existing.has(t));
+    if (create.length > 0) {
+      await this.admin.createTopics({
+        waitForLeaders: true,
+        topics: create.map((topic) => ({ topic, numPartitions: this.options.partitions, replicationFactor: this.options.replicationFactor, configEntries })),
+      });
+      this.logger.info({ topics: create, partitions: this.options.partitions }, 'created topics');
+    }
+    for (const t of missing) this.knownTopics.add(t);
+  }
+
+  /** Stop reading the source while this is true. */
+  get overloaded(): boolean {
+    return this.inFlightBytes > this.options.maxInFlightBytes;
+  }
+
+  get bytesInFlight(): number {
+    return this.inFlightBytes;
+  }
+
+  send(message: OutgoingMessage, tag: T): void {
+    if (this.failed) return; // the session is being torn down; the source will resend
+    const bytes = message.value.length + (message.key?.length ?? 0) + message.topic.length;
+    this.buffer.push({ message, bytes, tag });
+    this.bufferBytes += bytes;
+    this.inFlightBytes += bytes;
+    if (this.overloaded) this.wasOverloaded = true;
+    if (this.buffer.length >= this.options.maxBatchEvents || this.bufferBytes >= this.options.maxBatchBytes) this.kick();
+    else this.lingerTimer ??= setTimeout(() => this.kick(), this.options.lingerMs);
+  }
+
+  /** Resolves when everything handed in so far is acknowledged by Kafka; rejects if a batch failed. */
+  async flush(): Promise<void> {
+    for (;;) {
+      if (this.failed) throw this.failed;
+      if (this.buffer.length === 0 && !this.sending) return;
+      this.kick();
+      await this.sending?.catch(() => undefined);
+    }
+  }
+
+  private kick(): void {
+    if (this.lingerTimer) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = null;
+    }
+    if (this.sending || this.failed || this.buffer.length === 0) return;
+    const batch = this.takeBatch();
+    this.sending = this.sendBatch(batch).finally(() => {
+      this.sending = null;
+      if (this.buffer.length > 0) {
+        // A full batch goes at once; a partial one waits out the linger.
+        if (this.buffer.length >= this.options.maxBatchEvents || this.bufferBytes >= this.options.maxBatchBytes) this.kick();
+        else this.lingerTimer ??= setTimeout(() => this.kick(), this.options.lingerMs);
+      }
+    });
+  }
+
+  private takeBatch(): Pending<T>[] {
+    let n = 0;
+    let bytes = 0;
+    while (n < this.buffer.length && n < this.options.maxBatchEvents && (n === 0 || bytes + this.buffer[n]!.bytes <= this.options.maxBatchBytes)) {
+      bytes += this.buffer[n]!.bytes;
+      n += 1;
+    }
+    const batch = this.buffer.slice(0, n);
+    this.buffer = this.buffer.slice(n);
+    this.bufferBytes -= bytes;
+    return batch;
+  }
+
+  private async sendBatch(batch: Pending<T>[]): Promise<void> {
+    const byTopic = new Map<string, Message[]>();
+    let bytes = 0;
+    for (const { message, bytes: b } of batch) {
+      bytes += b;
+      let list = byTopic.get(message.topic);
+      if (!list) byTopic.set(message.topic, (list = []));
+      list.push({ key: message.key, value: message.value, partition: message.partition });
+    }
+    try {
+      await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+    } catch (err) {
+      this.failed = err;
+      this.buffer = [];
+      this.bufferBytes = 0;
+      this.events.onFailed(err);
+      return;
+    }
+    this.inFlightBytes -= bytes;
+    this.events.onBatch?.(batch.length, bytes);
+    this.events.onDelivered(batch.map((p) => p.tag));
+    if (this.wasOverloaded && this.inFlightBytes <= this.options.maxInFlightBytes / 2) {
+      this.wasOverloaded = false;
+      this.events.onDrain();
+    }
+  }
+}

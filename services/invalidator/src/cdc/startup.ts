@@ -1,0 +1,169 @@
+/**
+ * Start-up checks of the publisher against the live server, with errors that say what to run:
+ * wal_level, the REPLICATION attribute, the published tables and their replica identity, the
+ * publication (created when allowed) and the slot (created when missing; never dropped here).
+ * Postgres errors are classified by SQLSTATE (fromPgError): permissions and bad state are fatal,
+ * connection trouble is retriable.
+ */
+import { EvictdError, fromPgError } from '../errors.js';
+import { checkReplicaIdentity, readCatalog, type Catalog, type Queryable, type Rules } from '../rules/index.js';
+import { formatProblem } from '../rules/index.js';
+import { parseLsn, type Lsn } from './lsn.js';
+
+export interface PublicationSettings {
+  slot: string;
+  publication: string;
+  createPublication: boolean;
+  /** `schema.table` of every published table. */
+  tables: readonly string[];
+  rules: Rules;
+}
+
+export interface SlotState {
+  /** The slot did not exist and was created now. */
+  created: boolean;
+  /** Where the server resumes: confirmed_flush_lsn (for a new slot, its consistent point). */
+  confirmedFlush: Lsn;
+}
+
+export interface Prepared {
+  database: string;
+  catalog: Catalog;
+  slot: SlotState;
+}
+
+const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
+const qualified = (table: string) => {
+  const dot = table.indexOf('.');
+  return `${ident(table.slice(0, dot))}.${ident(table.slice(dot + 1))}`;
+};
+
+async function query<R>(client: Queryable, what: string, sql: string, values?: unknown[]): Promise<R[]> {
+  try {
+    return (await client.query(sql, values)).rows as R[];
+  } catch (err) {
+    throw fromPgError(err, what);
+  }
+}
+
+export async function prepare(client: Queryable, settings: PublicationSettings): Promise<Prepared> {
+  const [server] = await query<{ wal_level: string; db: string; role: string; can_replicate: boolean }>(
+    client,
+    'checking the server',
+    `SELECT current_setting('wal_level') AS wal_level, current_database() AS db, current_user AS role,
+            (SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_replicate`,
+  );
+  if (!server) throw new EvictdError('PG_ERROR', 'checking the server: no answer');
+  if (server.wal_level !== 'logical') {
+    throw new EvictdError('PG_WAL_LEVEL', `wal_level is "${server.wal_level}", logical replication needs "logical": set wal_level = logical in postgresql.conf (ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL`);
+  }
+  if (!server.can_replicate) {
+    throw new EvictdError('PG_PERMISSION', `role "${server.role}" may not use replication: run ALTER ROLE ${ident(server.role)} WITH REPLICATION (as a superuser)`);
+  }
+  const catalog = await checkTables(client, settings);
+  await ensurePublication(client, settings, server.role);
+  const slot = await ensureSlot(client, settings.slot, server.db);
+  return { database: server.db, catalog, slot };
+}
+
+async function checkTables(client: Queryable, settings: PublicationSettings): Promise<Catalog> {
+  let catalog: Catalog;
+  try {
+    catalog = await readCatalog(client, settings.tables);
+  } catch (err) {
+    throw fromPgError(err, 'reading the published tables from the catalog');
+  }
+  const missing = settings.tables.filter((t) => !catalog.has(t));
+  if (missing.length > 0) {
+    throw new EvictdError('PG_TABLE_MISSING', `published table(s) ${missing.join(', ')} do not exist (or this role cannot see them): create them, grant USAGE on their schema, or fix postgres.tables / the rules`, { context: { missing } });
+  }
+  // Postgres refuses UPDATE/DELETE on a published table without replica identity: the app would break.
+  const keyless = settings.tables.filter((t) => catalog.get(t)?.identityColumns.length === 0);
+  if (keyless.length > 0) {
+    throw new EvictdError('PG_REPLICA_IDENTITY', `table(s) ${keyless.join(', ')} have no replica identity (no primary key, or REPLICA IDENTITY NOTHING); once published, UPDATE and DELETE on them would fail. Add a primary key or run ${keyless.map((t) => `ALTER TABLE ${qualified(t)} REPLICA IDENTITY FULL;`).join(' ')}`);
+  }
+  const problems = checkReplicaIdentity(settings.rules, catalog);
+  if (problems.length > 0) {
+    throw new EvictdError('PG_REPLICA_IDENTITY', `the rules need old values Postgres will not send:\n${problems.map((p) => `  - ${formatProblem(p)}`).join('\n')}`, { context: { problems } });
+  }
+  return catalog;
+}
+
+interface PublicationRow {
+  puballtables: boolean;
+  pubinsert: boolean;
+  pubupdate: boolean;
+  pubdelete: boolean;
+  pubtruncate: boolean;
+}
+
+async function ensurePublication(client: Queryable, settings: PublicationSettings, role: string): Promise<void> {
+  const { publication } = settings;
+  const createSql = `CREATE PUBLICATION ${ident(publication)} FOR TABLE ${settings.tables.map(qualified).join(', ')}`;
+  let [row] = await query<PublicationRow>(client, `reading publication ${publication}`, 'SELECT puballtables, pubinsert, pubupdate, pubdelete, pubtruncate FROM pg_publication WHERE pubname = $1', [publication]);
+  if (!row) {
+    if (!settings.createPublication) {
+      throw new EvictdError('PG_PUBLICATION_MISSING', `publication "${publication}" does not exist and postgres.createPublication is false: run ${createSql}; (or set createPublication: true)`);
+    }
+    try {
+      await client.query(createSql);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === '42501') {
+        throw new EvictdError('PG_PERMISSION', `cannot create publication "${publication}": role "${role}" must own the tables (and have CREATE on the database). Ask an admin to run: ${createSql};`, { cause: err });
+      }
+      if (code !== '42710') throw fromPgError(err, `creating publication ${publication}`); // 42710: created concurrently
+    }
+    [row] = await query<PublicationRow>(client, `reading publication ${publication}`, 'SELECT puballtables, pubinsert, pubupdate, pubdelete, pubtruncate FROM pg_publication WHERE pubname = $1', [publication]);
+    if (!row) throw new EvictdError('PG_PUBLICATION_MISSING', `publication "${publication}" vanished right after it was created`, { retriable: true });
+  }
+  const skipped = (['insert', 'update', 'delete', 'truncate'] as const).filter((op) => !row[`pub${op}`]);
+  if (skipped.length > 0) {
+    throw new EvictdError('PG_PUBLICATION', `publication "${publication}" does not publish ${skipped.join(', ')}, so those changes would never be invalidated: run ALTER PUBLICATION ${ident(publication)} SET (publish = 'insert, update, delete, truncate')`);
+  }
+  if (row.puballtables) return;
+  const published = new Set(
+    (await query<{ t: string }>(client, `reading tables of publication ${publication}`, `SELECT schemaname || '.' || tablename AS t FROM pg_publication_tables WHERE pubname = $1`, [publication])).map((r) => r.t),
+  );
+  const absent = settings.tables.filter((t) => !published.has(t));
+  if (absent.length > 0) {
+    throw new EvictdError('PG_PUBLICATION', `publication "${publication}" does not include ${absent.join(', ')}, so their changes would never arrive: run ALTER PUBLICATION ${ident(publication)} ADD TABLE ${absent.map(qualified).join(', ')};`);
+  }
+}
+
+interface SlotRow {
+  plugin: string | null;
+  slot_type: string;
+  database: string | null;
+  confirmed_flush_lsn: string | null;
+  wal_status: string | null;
+}
+
+const SLOT_SQL = 'SELECT plugin, slot_type, database, confirmed_flush_lsn::text, wal_status FROM pg_replication_slots WHERE slot_name = $1';
+
+async function ensureSlot(client: Queryable, slot: string, database: string): Promise<SlotState> {
+  let created = false;
+  let [row] = await query<SlotRow>(client, `reading replication slot ${slot}`, SLOT_SQL, [slot]);
+  if (!row) {
+    try {
+      await client.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
+      created = true;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === '42501') {
+        throw new EvictdError('PG_PERMISSION', `cannot create replication slot "${slot}": the role needs the REPLICATION attribute (ALTER ROLE ... WITH REPLICATION), or an admin runs SELECT pg_create_logical_replication_slot('${slot}', 'pgoutput');`, { cause: err });
+      }
+      if (code !== '42710') throw fromPgError(err, `creating replication slot ${slot}`); // 42710: created concurrently
+    }
+    [row] = await query<SlotRow>(client, `reading replication slot ${slot}`, SLOT_SQL, [slot]);
+    if (!row) throw new EvictdError('PG_SLOT', `replication slot "${slot}" vanished right after it was created`, { retriable: true });
+  }
+  if (row.slot_type !== 'logical' || row.plugin !== 'pgoutput' || row.database !== database) {
+    throw new EvictdError('PG_SLOT', `replication slot "${slot}" is a ${row.slot_type} slot with plugin ${row.plugin ?? 'none'} on database ${row.database ?? 'none'}; evictd needs a logical pgoutput slot on ${database}: set postgres.slot to another name, or drop that slot if it is unused`);
+  }
+  if (row.wal_status === 'lost') {
+    throw new EvictdError('PG_SLOT_LOST', `replication slot "${slot}" was invalidated (wal_status = lost: the WAL it needed was removed, see max_slot_wal_keep_size) and can no longer stream; changes since its last position are unknown. Drop it with SELECT pg_drop_replication_slot('${slot}'); and restart evictd: it recreates the slot and, with publish.lostSlot: flush, flushes every published table`);
+  }
+  if (!row.confirmed_flush_lsn) throw new EvictdError('PG_SLOT', `replication slot "${slot}" has no confirmed_flush_lsn yet (still being created?)`, { retriable: true });
+  return { created, confirmedFlush: parseLsn(row.confirmed_flush_lsn) };
+}
