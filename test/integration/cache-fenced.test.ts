@@ -1,24 +1,21 @@
 // packages/cache against a real Redis: fills, stampede control, lease loss, markers, tags, large invalidations.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createRedisLayout, type RedisLayout } from '@evictd/schemas';
 import { codecs, createCache, invalidateKeysAndTags, type CacheOptions } from '@evictd/cache';
-import { waitFor } from '@evictd/infra';
+import { stackEnv, uniqueName, waitFor } from '../support/index.js';
 
 let redis: Redis;
 
 before(() => {
-  const url = process.env.REDIS_URL;
-  if (!url) throw new Error('REDIS_URL is not set: run through `npm test` or point it at a test Redis (never the one on 6379)');
-  redis = new Redis(url);
+  redis = new Redis(stackEnv().REDIS_URL);
 });
 after(() => redis.quit());
 
 /** A fresh namespace per test: evictd's keys under `prefix`, app keys built with app(). */
 function namespace(opts: { markerTtlMs?: number; leaseTtlMs?: number } = {}) {
-  const prefix = `cache-fenced:${randomUUID()}:`;
+  const prefix = `${uniqueName('cache_fenced')}:`;
   const layout = createRedisLayout({ keyPrefix: prefix, ...opts });
   return { prefix, layout, app: (name: string) => `${prefix}app:${name}` };
 }
