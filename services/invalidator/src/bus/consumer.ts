@@ -1,0 +1,156 @@
+/**
+ * The invalidator's Kafka consumer. Offsets are resolved and committed by hand: a chunk of a
+ * batch is committed only after its handler resolved, i.e. after Redis confirmed every deletion
+ * of every message below the committed offset. Nothing is committed past a failure, so a crash or
+ * rebalance at any point means redelivery (duplicates are harmless: deletions are idempotent),
+ * never loss. Since every finished chunk is committed before the next one starts, a rebalance
+ * finds everything done already committed.
+ */
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Logger } from 'pino';
+import { describeError } from '../errors.js';
+
+export interface ChunkContext {
+  readonly topic: string;
+  readonly partition: number;
+  /** Aborted when the consumer stops or the partition was taken away: give up, commit nothing. */
+  readonly signal: AbortSignal;
+  /** Keeps the group membership alive during long waits (Redis down). Never throws. */
+  heartbeat(): Promise<void>;
+}
+
+/** Handles messages of one partition in offset order; resolves once their effects are durable. */
+export type ChunkHandler = (messages: readonly KafkaMessage[], ctx: ChunkContext) => Promise<void>;
+
+export interface ConsumerOptions {
+  readonly kafka: Kafka;
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** Broker-side wait for data when idle; low (tens of ms) keeps idle latency low. */
+  readonly maxWaitTimeMs: number;
+  readonly logger: Logger;
+  readonly handle: ChunkHandler;
+  /** Messages after the committed offset of a partition, reported after each commit. */
+  readonly onLag?: (topic: string, partition: number, lag: number) => void;
+  /** Most messages handled (and committed) at once. */
+  readonly maxChunk?: number;
+  readonly partitionsConsumedConcurrently?: number;
+}
+
+export interface RunningConsumer {
+  /** Resolves after a clean stop; rejects when a handler failed for good. */
+  readonly done: Promise<void>;
+  stop(): Promise<void>;
+  health(): { ok: boolean; detail: Record<string, unknown> };
+}
+
+export async function startConsumer(options: ConsumerOptions): Promise<RunningConsumer> {
+  const { kafka, groupId, topics, logger, handle, onLag, maxChunk = 2_000 } = options;
+  const consumer: Consumer = kafka.consumer({
+    groupId,
+    maxWaitTimeInMs: options.maxWaitTimeMs,
+    minBytes: 1,
+    // Re-joins after a crash are kafkajs' job; our handler never throws for retriable Redis errors.
+    retry: { retries: 10 },
+  });
+  const stopController = new AbortController();
+  let joined = false;
+  let lastCommitAt: number | null = null;
+  let fatal: unknown;
+  let stopping: Promise<void> | undefined;
+  let settle!: { resolve: () => void; reject: (err: unknown) => void };
+  const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    joined = true;
+    logger.info({ groupId, memberAssignment: e.payload.memberAssignment }, 'joined consumer group');
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    joined = false;
+    logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
+    if (!e.payload.restart) {
+      fatal ??= e.payload.error;
+      void stop();
+    }
+  });
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, isRunning, isStale } = payload;
+    const { topic, partition } = batch;
+    for (let i = 0; i < batch.messages.length; i += maxChunk) {
+      if (!isRunning() || isStale() || fatal !== undefined) return;
+      const chunk = batch.messages.slice(i, i + maxChunk);
+      const last = chunk[chunk.length - 1];
+      if (!last) return;
+      const chunkController = new AbortController();
+      const abortChunk = () => chunkController.abort();
+      stopController.signal.addEventListener('abort', abortChunk, { once: true });
+      const heartbeat = async () => {
+        await payload.heartbeat().catch((err: unknown) => logger.debug({ err }, 'heartbeat failed'));
+        if (isStale()) chunkController.abort();
+      };
+      try {
+        await handle(chunk, { topic, partition, signal: chunkController.signal, heartbeat });
+      } catch (err) {
+        if (chunkController.signal.aborted) {
+          logger.info({ topic, partition, offset: chunk[0]?.offset }, 'left a batch unfinished and uncommitted (stopping or rebalancing)');
+        } else {
+          fatal ??= err;
+          logger.error({ err, topic, partition, offset: chunk[0]?.offset }, `cannot apply a batch, stopping without committing it: ${describeError(err)}`);
+          setImmediate(() => void stop());
+        }
+        return;
+      } finally {
+        stopController.signal.removeEventListener('abort', abortChunk);
+      }
+      resolveOffset(last.offset);
+      const next = (BigInt(last.offset) + 1n).toString();
+      if (!(await commit(payload, topic, partition, next))) return;
+      onLag?.(topic, partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next))));
+    }
+  }
+
+  /**
+   * Commits through the batch payload: unlike consumer.commitOffsets it still works while the
+   * consumer is stopping, so the chunk finished during a SIGTERM is committed too.
+   */
+  async function commit(payload: EachBatchPayload, topic: string, partition: number, offset: string): Promise<boolean> {
+    try {
+      await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset }] }] });
+      lastCommitAt = Date.now();
+      return true;
+    } catch (err) {
+      // The partition moved to another member: it will redo the chunk (idempotent deletions).
+      logger.warn({ err, topic, partition, offset }, 'offset commit failed; the new owner of the partition re-applies from the last commit');
+      return false;
+    }
+  }
+
+  async function stop(): Promise<void> {
+    stopping ??= (async () => {
+      stopController.abort();
+      // Waits for the running eachBatch (which finishes and commits its current chunk), then leaves the group.
+      await consumer.disconnect().catch((err: unknown) => logger.warn({ err }, 'consumer disconnect failed'));
+      joined = false;
+      if (fatal === undefined) settle.resolve();
+      else settle.reject(fatal);
+    })();
+    return stopping;
+  }
+
+  await consumer.connect();
+  await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+    eachBatch,
+  });
+  logger.info({ groupId, topics }, 'consuming');
+
+  return {
+    done,
+    stop,
+    health: () => ({ ok: joined && fatal === undefined, detail: { groupId, joined, lastCommitAt, topics: topics.length } }),
+  };
+}

@@ -1,0 +1,195 @@
+/**
+ * `evictd invalidate`: consume change events, map them through the rules, delete in Redis, and
+ * only then commit. Wiring only: decoding (bus/decode-event), mapping (rules/), deleting (redis/)
+ * and offset handling (bus/consumer) each live in their own module.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { createRedisLayout, OP, type RedisLayout } from '@evictd/schemas';
+import type { EvictdConfig } from '../config/index.js';
+import { describeError } from '../errors.js';
+import { startConsumer, type ChunkContext } from '../bus/consumer.js';
+import { sendDeadLetters, type DeadLetter } from '../bus/dead-letter.js';
+import { decodeEvent } from '../bus/decode-event.js';
+import { createKafka } from '../bus/kafka.js';
+import { compileRules, resolveChange, type Invalidation, type Rules } from '../rules/index.js';
+import { applyInvalidations, createInvalidatorMetrics, isEmpty, mergeInvalidations, type InvalidatorMetrics } from '../redis/index.js';
+import type { Logger } from '../observability/log.js';
+import type { Role, RoleContext } from './role.js';
+
+/** How often a still-unresolvable template or a still-down Redis is logged again. */
+const REPEAT_LOG_MS = 30_000;
+
+export function redisClientOptions(redis: EvictdConfig['redis']): RedisOptions {
+  return {
+    password: redis.password,
+    tls: redis.tls,
+    // Fail commands fast while Redis is away: the deleter's own backoff decides when to try again.
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
+    connectionName: 'evictd-invalidate',
+  };
+}
+
+/** The change topics and the dead-letter topic, created with the configured partitions if missing. */
+async function ensureTopics(kafka: Kafka, config: EvictdConfig): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const wanted = [...new Set([...config.invalidate.topics, config.invalidate.deadLetterTopic])].filter((t) => !existing.has(t));
+    if (wanted.length === 0) return;
+    const { partitions: numPartitions, replicationFactor } = config.kafka;
+    await admin.createTopics({ waitForLeaders: true, topics: wanted.map((topic) => ({ topic, numPartitions, replicationFactor })) });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+interface Pipeline {
+  rules: Rules;
+  layout: RedisLayout;
+  redis: Redis;
+  producer: Producer;
+  deadLetterTopic: string;
+  metrics: InvalidatorMetrics;
+  logger: Logger;
+  redisDown: { since: number; error: string; loggedAt: number } | null;
+  unresolvedLoggedAt: Map<string, number>;
+}
+
+/** One chunk of one partition: decode, map, dead-letter the malformed, delete, record lag. */
+async function handleChunk(p: Pipeline, messages: readonly KafkaMessage[], ctx: ChunkContext): Promise<void> {
+  const invalidations: Invalidation[] = [];
+  const deadLetters: DeadLetter[] = [];
+  const commitTimes: number[] = [];
+  for (const message of messages) {
+    const decoded = decodeEvent(message);
+    if (decoded.kind === 'tombstone') continue;
+    if (decoded.kind === 'malformed') {
+      deadLetters.push({ topic: ctx.topic, partition: ctx.partition, offset: message.offset, key: message.key, value: message.value, reason: decoded.reason });
+      continue;
+    }
+    const event = decoded.event;
+    const rule = p.rules.tables.get(event.table);
+    if (!rule) {
+      p.metrics.events.inc({ table: event.table, op: event.op, outcome: 'no_rule' });
+      continue;
+    }
+    const invalidation = resolveChange(rule, event);
+    invalidations.push(invalidation);
+    if (event.commitTsMs !== null) commitTimes.push(event.commitTsMs);
+    const outcome = isEmpty(mergeInvalidations([invalidation])) ? 'filtered' : 'invalidated';
+    p.metrics.events.inc({ table: event.table, op: event.op, outcome });
+    if (event.op === OP.TRUNCATE) {
+      const cause = event.flush ? 'flush' : 'truncate';
+      p.metrics.globs.inc({ table: rule.table, cause }, invalidation.keyGlobs.length + invalidation.tagGlobs.length);
+      p.logger.warn({ table: rule.table, cause, keyGlobs: invalidation.keyGlobs, tagGlobs: invalidation.tagGlobs }, `${cause}: invalidating everything the rules of ${rule.table} can produce`);
+    } else if (invalidation.unresolved.length > 0) {
+      p.metrics.globs.inc({ table: rule.table, cause: 'unresolved' }, invalidation.unresolved.length);
+      logUnresolved(p, invalidation.unresolved);
+    }
+  }
+  if (deadLetters.length > 0) {
+    await sendDeadLetters(p.producer, p.deadLetterTopic, deadLetters);
+    p.metrics.deadLetters.inc({ topic: ctx.topic }, deadLetters.length);
+    for (const d of deadLetters) p.logger.warn({ topic: d.topic, partition: d.partition, offset: d.offset, reason: d.reason, deadLetterTopic: p.deadLetterTopic }, 'malformed message sent to the dead-letter topic');
+  }
+  const batch = mergeInvalidations(invalidations);
+  if (!isEmpty(batch)) {
+    const result = await applyInvalidations(p.redis, p.layout, batch, {
+      signal: ctx.signal,
+      onRetry: (err) => {
+        p.metrics.redisRetries.inc();
+        const now = Date.now();
+        p.redisDown ??= { since: now, error: describeError(err), loggedAt: 0 };
+        if (now - p.redisDown.loggedAt >= REPEAT_LOG_MS) {
+          p.redisDown.loggedAt = now;
+          p.logger.warn({ err, downForMs: now - p.redisDown.since }, 'Redis deletion failed; retrying, nothing is committed until it succeeds');
+        }
+        void ctx.heartbeat();
+      },
+    });
+    if (p.redisDown) {
+      p.logger.info({ downForMs: Date.now() - p.redisDown.since }, 'Redis is back; deletions confirmed');
+      p.redisDown = null;
+    }
+    p.metrics.keys.inc(result.keys);
+    p.metrics.tags.inc(result.tags);
+    p.metrics.tagMembers.inc(result.tagMembers);
+    p.metrics.roundTrips.inc(result.roundTrips);
+    if (result.roundTrips > 0) p.metrics.itemsPerRoundTrip.observe((result.keys + result.tags) / result.roundTrips);
+  }
+  const now = Date.now();
+  for (const ts of commitTimes) p.metrics.lag.observe(Math.max(0, now - ts) / 1000);
+}
+
+function logUnresolved(p: Pipeline, unresolved: readonly string[]): void {
+  const now = Date.now();
+  for (const what of unresolved) {
+    if (now - (p.unresolvedLoggedAt.get(what) ?? 0) < REPEAT_LOG_MS) continue;
+    p.unresolvedLoggedAt.set(what, now);
+    p.logger.warn({ what }, `${what}: invalidating everything the template can produce instead (run evictd check-config; REPLICA IDENTITY FULL sends old values)`);
+  }
+}
+
+export async function start(ctx: RoleContext): Promise<Role> {
+  const { config, logger, registry, signal } = ctx;
+  const rules = compileRules(config.tables, config.file);
+  const layout = createRedisLayout({ keyPrefix: config.redis.keyPrefix, markerTtlMs: config.invalidate.markerTtlMs });
+  const metrics = createInvalidatorMetrics(registry);
+  const redis = new Redis(config.redis.url, redisClientOptions(config.redis));
+  redis.on('error', (err: unknown) => logger.debug({ err }, 'redis connection error'));
+  const kafka = createKafka(config.kafka, logger);
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const cleanup = async () => {
+    await producer.disconnect().catch(() => undefined);
+    redis.disconnect();
+  };
+
+  const pipeline: Pipeline = {
+    rules, layout, redis, producer, metrics,
+    deadLetterTopic: config.invalidate.deadLetterTopic,
+    logger,
+    redisDown: null,
+    unresolvedLoggedAt: new Map(),
+  };
+  let consumer;
+  try {
+    await ensureTopics(kafka, config);
+    await producer.connect();
+    consumer = await startConsumer({
+      kafka,
+      groupId: config.invalidate.groupId,
+      topics: config.invalidate.topics,
+      maxWaitTimeMs: config.invalidate.maxWaitTimeMs,
+      logger,
+      handle: (messages, chunkCtx) => handleChunk(pipeline, messages, chunkCtx),
+      onLag: (topic, partition, lag) => metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
+      partitionsConsumedConcurrently: Math.min(4, config.kafka.partitions),
+    });
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  const running = consumer;
+  const done = running.done.finally(cleanup);
+  const stop = async () => {
+    await running.stop();
+    await done.catch(() => undefined);
+  };
+  signal.addEventListener('abort', () => void stop(), { once: true });
+  return {
+    name: 'invalidate',
+    done,
+    stop,
+    health: () => {
+      const c = running.health();
+      const redisDown = pipeline.redisDown;
+      return {
+        ok: c.ok && redisDown === null,
+        detail: { ...c.detail, rules: rules.tables.size, redis: redisDown ? { down: true, sinceMs: Date.now() - redisDown.since, error: redisDown.error } : { down: false } },
+      };
+    },
+  };
+}
