@@ -77,7 +77,8 @@ export class EventProducer<T> {
   }
 
   /** Creates missing topics with the configured partitions (existing ones are left as they are). */
-  async ensureTopics(topics: readonly string[], configEntries: { name: string; value: string }[] = []): Promise<void> {
+  async ensureTopics(topics: readonly string[], settings: { partitions?: number; configEntries?: { name: string; value: string }[] } = {}): Promise<void> {
+    const numPartitions = settings.partitions ?? this.options.partitions;
     const missing = [...new Set(topics)].filter((t) => !this.knownTopics.has(t));
     if (missing.length === 0) return;
     const existing = new Set(await this.admin.listTopics());
@@ -85,11 +86,21 @@ export class EventProducer<T> {
     if (create.length > 0) {
       await this.admin.createTopics({
         waitForLeaders: true,
-        topics: create.map((topic) => ({ topic, numPartitions: this.options.partitions, replicationFactor: this.options.replicationFactor, configEntries })),
+        topics: create.map((topic) => ({ topic, numPartitions, replicationFactor: this.options.replicationFactor, configEntries: settings.configEntries ?? [] })),
       });
-      this.logger.info({ topics: create, partitions: this.options.partitions }, 'created topics');
+      this.logger.info({ topics: create, partitions: numPartitions }, 'created topics');
     }
     for (const t of missing) this.knownTopics.add(t);
+  }
+
+  /** Forgets a failed batch so a new session can start (it resends from the last acknowledged position). */
+  reset(): void {
+    if (this.sending) throw new Error('producer reset while a batch is in flight');
+    this.failed = null;
+    this.buffer = [];
+    this.bufferBytes = 0;
+    this.inFlightBytes = 0;
+    this.wasOverloaded = false;
   }
 
   /** Stop reading the source while this is true. */
@@ -110,6 +121,11 @@ export class EventProducer<T> {
     if (this.overloaded) this.wasOverloaded = true;
     if (this.buffer.length >= this.options.maxBatchEvents || this.bufferBytes >= this.options.maxBatchBytes) this.kick();
     else this.lingerTimer ??= setTimeout(() => this.kick(), this.options.lingerMs);
+  }
+
+  /** Sends one message on its own, outside the batches (evictd's state records); resolves when Kafka acknowledged it. */
+  async sendNow(message: OutgoingMessage): Promise<void> {
+    await this.producer.send({ acks: -1, topic: message.topic, messages: [{ key: message.key, value: message.value, partition: message.partition }] });
   }
 
   /** Resolves when everything handed in so far is acknowledged by Kafka; rejects if a batch failed. */

@@ -36,7 +36,7 @@ function eventsOf(msg: PgoutputMessage) {
 
 test('begin/commit frame a transaction: xid unsigned, commit end LSN and event count reported', () => {
   const out = run(begin, { tag: 'insert', relation: products, new: { id: '1', name: 'a', price: '1.10', category_id: '3' } }, commit);
-  assert.deepEqual(out[0], { kind: 'begin', xid: 4294967294 });
+  assert.deepEqual(out[0], { kind: 'begin', xid: 4294967294, commitTimeMs: 1764000000123 });
   assert.deepEqual(out[2], { kind: 'commit', xid: 4294967294, commitEndLsn: 0x28n, commitTimeMs: 1764000000123, events: 1 });
 });
 

@@ -57,7 +57,7 @@ export interface DecodeOptions {
 
 /** What one message contributed: events, and where a transaction began or ended. */
 export type Decoded =
-  | { kind: 'begin'; xid: number }
+  | { kind: 'begin'; xid: number; commitTimeMs: number }
   | { kind: 'events'; events: DecodedEvent[] }
   | { kind: 'commit'; xid: number; commitEndLsn: Lsn; commitTimeMs: number; events: number }
   | { kind: 'ignored' };
@@ -84,7 +84,7 @@ export class TransactionDecoder {
         if (this.open) throw new DecodeError(`Begin of transaction ${msg.xid >>> 0} while transaction ${this.open.xid} is still open`);
         // xid is read as a signed int32 by the library; transaction ids are unsigned.
         this.open = { xid: msg.xid >>> 0, commitTimeMs: Number(msg.commitTime / 1000n), events: 0 };
-        return { kind: 'begin', xid: this.open.xid };
+        return { kind: 'begin', xid: this.open.xid, commitTimeMs: this.open.commitTimeMs };
       }
       case 'commit': {
         const txn = this.requireOpen('Commit');

@@ -17,7 +17,7 @@
  *   therefore used for one session only.
  */
 import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
-import type { ClientConfig } from 'pg';
+import pg, { type ClientConfig } from 'pg';
 import type { Socket } from 'node:net';
 import type { PgoutputMessage } from './decode.js';
 import { parseLsn, type Lsn } from './lsn.js';
@@ -75,6 +75,18 @@ export function standbyStatusUpdate(lsn: Lsn, nowMs: number, replyRequested = fa
 }
 
 const identity = (text: unknown) => text;
+
+/** Runs `fn` on a plain (non-replication) connection, for catalog checks and slot management. */
+export async function withClient<T>(connection: ClientConfig, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ ...connection, application_name: 'evictd-publish' });
+  client.on('error', () => undefined); // a dropped idle connection surfaces as the failed query instead
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
 
 export async function startReplication(options: ReplicationOptions, handler: ReplicationHandler): Promise<ReplicationSession> {
   const service = new LogicalReplicationService(
