@@ -271,7 +271,12 @@ test('scripts survive a lost script cache (as after a Redis restart)', async () 
   assert.equal(await redis.get(app('s1')), 'b');
 });
 
-test('bad options fail with the setting named', () => {
+test('bad options and arguments fail with the setting named', async () => {
   assert.throws(() => createCache({ redis, defaultTtlMs: 0 }), /defaultTtlMs must be a positive integer/);
   assert.throws(() => createCache({ redis, stampede: { pollMinMs: 100, pollMaxMs: 10 } }), /stampede\.pollMinMs/);
+  const cache = createCache({ redis, layout: namespace().layout });
+  await assert.rejects(cache.getOrLoad('', () => 'x'), /key must be a non-empty string/);
+  await assert.rejects(cache.getOrLoad('k', () => 'x', { ttlMs: 1.5 }), /ttlMs must be a positive integer/);
+  await assert.rejects(cache.getOrLoad('k', () => 'x', { tags: [''] }), /tags must be an array of non-empty strings/);
+  assert.equal(cache.stats().misses, 0);
 });
