@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DockerfileParser, type Instruction } from 'dockerfile-ast';
+import { Copy, DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { REPO_ROOT, readCompose } from './compose-file.js';
 
@@ -61,8 +61,7 @@ function argumentsOf(instruction: Instruction): string[] {
 }
 
 function fromFlag(instruction: Instruction): string | undefined {
-  const flag = instruction.getFlags().find((f) => f.getName() === 'from');
-  return flag?.getValue() ?? undefined;
+  return instruction instanceof Copy ? (instruction.getFromFlag()?.getValue() ?? undefined) : undefined;
 }
 
 /** The COPY instructions in a stage's lineage that take files from another stage: [stage, sources]. */
