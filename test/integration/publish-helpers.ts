@@ -1,0 +1,119 @@
+// Shared by the publish-*.test.ts files: a config per test file, the publisher in-process or as a
+// child process (for kill -9), a background reader of the change topics, and slot clean-up.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import pg from 'pg';
+import { parseConfig, type EvictdConfig } from '../../services/invalidator/src/config/index.js';
+import { createLogger } from '../../services/invalidator/src/observability/log.js';
+import { createRegistry } from '../../services/invalidator/src/observability/metrics.js';
+import { start } from '../../services/invalidator/src/roles/publish.js';
+import type { Role } from '../../services/invalidator/src/roles/role.js';
+import { waitFor, type StackEnv } from '../support/index.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The YAML of a publisher config: slot, publication and topic prefix are all `ns`. */
+export function publishYaml(ns: string, tables: string, extra = ''): string {
+  return `
+postgres: { slot: ${ns}, publication: ${ns} }
+kafka: { topicPrefix: ${ns}, partitions: 3 }
+publish: { lingerMs: 2, maxInFlightBytes: 4194304 }
+http: { port: 0 }
+log: { level: ${process.env.EVICTD_TEST_LOG ?? 'warn'} }
+tables:
+${tables}
+${extra}`;
+}
+
+export function publishConfig(env: StackEnv, ns: string, tables: string, extra = ''): EvictdConfig {
+  return parseConfig(publishYaml(ns, tables, extra), `/tmp/${ns}.yaml`, env as unknown as NodeJS.ProcessEnv);
+}
+
+export async function startPublisher(config: EvictdConfig): Promise<{ role: Role; metrics: () => Promise<string> }> {
+  const registry = createRegistry();
+  const role = await start({ config, logger: createLogger('publish-test', config.log.level), registry, signal: new AbortController().signal });
+  return { role, metrics: () => registry.metrics() };
+}
+
+export interface PublisherProcess {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `evictd publish` as a child process, with the stack's env; resolves once its session streams. */
+export async function spawnPublisher(env: StackEnv, yaml: string): Promise<PublisherProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'evictd-publish-'));
+  const file = join(dir, 'evictd.yaml');
+  writeFileSync(file, yaml);
+  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', 'services/invalidator/src/cli.ts', 'publish', '--config', file], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  await waitFor(() => {
+    if (gone) throw new Error(`publisher exited early:\n${output}`);
+    return output.includes('replication session started');
+  }, { timeoutMs: 60_000, what: 'the publisher to stream' });
+  return { child, output: () => output, exited };
+}
+
+export function testKafka(env: StackEnv): Kafka {
+  return new Kafka({ clientId: 'publish-test', brokers: env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING });
+}
+
+export interface Received {
+  topic: string;
+  partition: number;
+  key: unknown;
+  value: Record<string, unknown> | null;
+}
+
+/** Reads the topics from the beginning in the background; `messages` grows as they arrive. */
+export async function readTopics(kafka: Kafka, topics: string[], ns: string): Promise<{ messages: Received[]; stop: () => Promise<void> }> {
+  const consumer: Consumer = kafka.consumer({ groupId: `${ns}_reader_${Math.random().toString(36).slice(2)}`, maxWaitTimeInMs: 100 });
+  const messages: Received[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topics, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch }) => {
+      for (const m of batch.messages) {
+        messages.push({
+          topic: batch.topic,
+          partition: batch.partition,
+          key: m.key ? JSON.parse(m.key.toString()) : null,
+          value: m.value ? (JSON.parse(m.value.toString()) as Record<string, unknown>) : null,
+        });
+      }
+    },
+  });
+  return { messages, stop: () => consumer.disconnect() };
+}
+
+/** Drops the test's slot (waiting for its walsender to let go) and publication. Tests may drop slots; evictd never does. */
+export async function dropSlot(db: pg.Client, slot: string): Promise<void> {
+  await waitFor(async () => {
+    const { rows } = await db.query('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+    if (rows.length === 0) return true;
+    if (rows[0].active) return false;
+    await db.query('SELECT pg_drop_replication_slot($1)', [slot]);
+    return true;
+  }, { timeoutMs: 30_000, what: `slot ${slot} to be released and dropped` });
+}
+
+export async function confirmedFlush(db: pg.Client, slot: string): Promise<bigint> {
+  const { rows } = await db.query('SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+  const [hi = '0', lo = '0'] = String(rows[0]?.lsn ?? '0/0').split('/');
+  return (BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`);
+}
