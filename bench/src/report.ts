@@ -37,7 +37,7 @@ export function markdownReport(r: BenchResults): string {
         ['sustained row changes/s (end to end)', n(r.throughput.perSec), '', ''],
         [`drain a ${n(r.backlog.changes)}-change backlog`, `${n(r.backlog.seconds)} s (${n(r.backlog.perSec)}/s)`, '', ''],
         ['Postgres logical decoding (pg_recvlogical, pgoutput), rows/s', '', n(r.raw.pgDecodeRowsPerSec), n(r.ratios.pgDecodeRowsPerSec)],
-        ['Redis pipelined UNLINK, keys/s', '', n(r.raw.redisUnlinkPerSec), n(r.ratios.redisUnlinkPerSec)],
+        ['Redis pipelined UNLINK (100 keys/command), keys/s', '', n(r.raw.redisUnlinkPerSec), n(r.ratios.redisUnlinkPerSec)],
         ['kafkajs produce, msgs/s', '', n(r.raw.kafkaProducePerSec), n(r.ratios.kafkaProducePerSec)],
         ['kafkajs consume, msgs/s', '', n(r.raw.kafkaConsumePerSec), n(r.ratios.kafkaConsumePerSec)],
       ],

@@ -1,0 +1,150 @@
+/**
+ * Runs evictd roles as child processes, so the benchmark can read their /proc figures and the
+ * fault test can kill -9 them. Compiled dist/ is preferred (no tsx in the measured process).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+
+export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const DIST_CLI = join(REPO_ROOT, 'services/invalidator/dist/cli.js');
+const SRC_CLI = join(REPO_ROOT, 'services/invalidator/src/cli.ts');
+
+export type EvictdRuntime = 'dist' | 'tsx';
+export type EvictdCommand = 'publish' | 'invalidate' | 'run';
+
+/** Whether compiled evictd exists (after `npm run build`). */
+export function distAvailable(): boolean {
+  return existsSync(DIST_CLI);
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface EvictdProcessOptions {
+  command: EvictdCommand;
+  /** The config object (written as YAML); its http.port is the one /healthz is polled on. */
+  config: Record<string, unknown> & { http: { port: number; host?: string } };
+  /** Where the config, log and CPU profiles go. */
+  dir: string;
+  runtime: EvictdRuntime;
+  /** Write a .cpuprofile into dir/profiles-<command> when the process exits cleanly. */
+  cpuProfile?: boolean;
+  /** Environment of the child: exactly these connection settings, never the parent's. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface EvictdProcess {
+  readonly command: EvictdCommand;
+  readonly pid: number | undefined;
+  readonly logFile: string;
+  readonly profileDir: string;
+  readonly metricsUrl: string;
+  /** Spawns and resolves once /healthz answers 200 (deadline: timeoutMs). */
+  start(timeoutMs?: number): Promise<void>;
+  /** SIGKILL, like a crash; resolves once the process is gone. */
+  kill(): Promise<void>;
+  /** SIGTERM (clean stop: flush, acknowledge, commit) and wait for the exit. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+const CONNECTION_ENV = ['DATABASE_URL', 'KAFKA_BROKERS', 'REDIS_URL'];
+
+export function evictdProcess(options: EvictdProcessOptions): EvictdProcess {
+  const { command, dir, runtime } = options;
+  mkdirSync(dir, { recursive: true });
+  const configFile = join(dir, `${command}.yaml`);
+  const logFile = join(dir, `${command}.log`);
+  const profileDir = join(dir, `profiles-${command}`);
+  writeFileSync(configFile, stringify(options.config));
+  const healthUrl = `http://127.0.0.1:${options.config.http.port}/healthz`;
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+
+  const env = { ...process.env };
+  for (const name of CONNECTION_ENV) delete env[name]; // the config file says where to connect
+  Object.assign(env, options.env);
+
+  async function start(timeoutMs = 60_000): Promise<void> {
+    if (child) throw new Error(`evictd ${command} is already running (pid ${child.pid})`);
+    if (runtime === 'dist' && !distAvailable()) throw new Error(`${DIST_CLI} is missing: run \`npm run build\` first`);
+    const args = [
+      ...(options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      ...(runtime === 'tsx' ? ['--conditions=development', '--import', 'tsx', SRC_CLI] : [DIST_CLI]),
+      command,
+      '--config',
+      configFile,
+    ];
+    const fd = openSync(logFile, 'a');
+    const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    child = proc;
+    exited = new Promise((done) => proc.once('exit', () => done()));
+    void exited.then(() => {
+      if (child === proc) child = undefined;
+    });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (child !== proc) throw new Error(`evictd ${command} exited during start-up; see ${logFile}`);
+      const ok = await fetch(healthUrl, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+      if (ok) return;
+      if (Date.now() > deadline) throw new Error(`evictd ${command} not healthy after ${timeoutMs} ms (${healthUrl}); see ${logFile}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async function signal(sig: NodeJS.Signals, timeoutMs: number): Promise<void> {
+    const proc = child;
+    if (!proc) return;
+    proc.kill(sig);
+    const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  return {
+    command,
+    get pid() {
+      return child?.pid;
+    },
+    logFile,
+    profileDir,
+    metricsUrl: `http://127.0.0.1:${options.config.http.port}/metrics`,
+    start,
+    kill: () => signal('SIGKILL', 0),
+    stop: (timeoutMs = 30_000) => signal('SIGTERM', timeoutMs),
+  };
+}
+
+export interface PipelineConfigOptions {
+  env: { DATABASE_URL: string; KAFKA_BROKERS: string; REDIS_URL: string };
+  /** A name used for the slot, publication, topic prefix and consumer group (unique per run). */
+  name: string;
+  tables: Record<string, { keys?: string[]; tags?: string[] }>;
+  httpPort: number;
+  markerTtlMs?: number;
+}
+
+/** An evictd config for one role process of a benchmark or fault run. */
+export function pipelineConfig(o: PipelineConfigOptions): EvictdProcessOptions['config'] {
+  return {
+    postgres: { url: o.env.DATABASE_URL, slot: o.name, publication: o.name, createPublication: true },
+    kafka: { brokers: o.env.KAFKA_BROKERS.split(','), clientId: o.name, topicPrefix: o.name, partitions: 6, replicationFactor: 1 },
+    redis: { url: o.env.REDIS_URL, keyPrefix: '' },
+    invalidate: { groupId: `${o.name}-cache`, deadLetterTopic: `${o.name}.dlq`, ...(o.markerTtlMs ? { markerTtlMs: o.markerTtlMs } : {}) },
+    http: { host: '127.0.0.1', port: o.httpPort },
+    log: { level: 'warn' },
+    tables: o.tables,
+  };
+}

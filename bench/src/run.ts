@@ -1,0 +1,271 @@
+/**
+ * `npm run bench`: measures evictd end to end on a private local stack and writes
+ * bench/results/latest.json, latest.md and latency.svg (and the README's table, between its markers).
+ *
+ * Environment: BENCH_QUICK=1 (smaller, ~1 min), BENCH_LOADS=100,1000,5000, BENCH_STEP_S=10,
+ * BENCH_BACKLOG=1000000, BENCH_RUNTIME=dist|tsx (default dist, built first), BENCH_PROFILE=0 (no CPU profile).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { startStack } from '@evictd/infra';
+import { latencyChart } from './chart.js';
+import { evictdProcess, freePort, pipelineConfig, REPO_ROOT, type EvictdProcess, type EvictdRuntime } from './evictd.js';
+import { LandingLog, matchLandings } from './landing.js';
+import { observeKeyspace } from './observer.js';
+import { watchProcess } from './proc.js';
+import { createRawSlot, dropRawSlot, kafkaRates, pgDecodeSeconds, redisUnlinkRate } from './probes.js';
+import { topFrames, type CpuProfile } from './profile.js';
+import { markdownReport, TARGETS } from './report.js';
+import type { BenchResults, LatencyStep, ProcessUsage, ThroughputRun } from './results.js';
+import { round, summarize } from './stats.js';
+import { benchTable, bulkUpdates, createTable, pacedUpdates, wallNow } from './workload.js';
+import { updateReadme } from './readme.js';
+
+const env = process.env;
+const quick = env.BENCH_QUICK === '1';
+const settings = {
+  loads: (env.BENCH_LOADS ?? '100,1000,5000').split(',').map(Number),
+  stepSeconds: Number(env.BENCH_STEP_S ?? (quick ? 3 : 10)),
+  throughputChanges: Number(env.BENCH_THROUGHPUT ?? (quick ? 50_000 : 300_000)),
+  backlogChanges: Number(env.BENCH_BACKLOG ?? (quick ? 100_000 : 1_000_000)),
+  rawKafkaMessages: quick ? 50_000 : 200_000,
+  rawRedisKeys: quick ? 100_000 : 500_000,
+  runtime: (env.BENCH_RUNTIME ?? 'dist') as EvictdRuntime,
+  profile: env.BENCH_PROFILE !== '0',
+};
+for (const [name, value] of Object.entries(settings)) {
+  const bad = Array.isArray(value) ? value.some((v) => !(v > 0)) : typeof value === 'number' && !(value > 0);
+  if (bad) throw new RangeError(`bench setting ${name} must be positive, got ${String(value)} (check the BENCH_* variables)`);
+}
+if (settings.runtime !== 'dist' && settings.runtime !== 'tsx') throw new RangeError(`BENCH_RUNTIME must be dist or tsx, got ${settings.runtime}`);
+
+const RESULTS = join(REPO_ROOT, 'bench/results');
+const NAME = 'evictd_bench';
+const KEY_PREFIX = 'bench:item:';
+const table = benchTable('public.bench_items', KEY_PREFIX);
+
+const log = (msg: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+async function waitUntil(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function range(from: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => from + i);
+}
+
+async function setKeys(redis: Redis, ids: readonly number[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += 5000) {
+    const p = redis.pipeline();
+    for (const id of ids.slice(i, i + 5000)) p.set(table.key(id), 'cached');
+    await p.exec();
+  }
+}
+
+/** Samples every watched process over one phase. */
+function watchPhase(phase: string, processes: readonly EvictdProcess[]): () => ProcessUsage[] {
+  const watchers = [
+    ...processes.map((p) => ({ name: `evictd ${p.command}`, w: watchProcess(p.pid!) })),
+    { name: 'bench harness (load + observer)', w: watchProcess(process.pid) },
+  ];
+  return () => watchers.map(({ name, w }) => ({ process: name, phase, ...w.stop() }));
+}
+
+function newestProfile(dir: string): CpuProfile | undefined {
+  if (!existsSync(dir)) return undefined;
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+  const last = files[files.length - 1];
+  return last ? (JSON.parse(readFileSync(join(dir, last), 'utf8')) as CpuProfile) : undefined;
+}
+
+/** A change event of the benchmark table, to size the raw Kafka probe's messages alike. */
+function sampleEventBytes(): number {
+  const row = { id: 123456, v: 7, pad: 'x'.repeat(64) };
+  const source = { version: '0.1.0', connector: 'evictd', name: NAME, db: 'app', schema: 'public', table: 'bench_items', txId: 123456, lsn: 123456789, ts_ms: Date.now() };
+  return Buffer.byteLength(JSON.stringify({ before: null, after: row, op: 'u', source, ts_ms: Date.now() }));
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const loadBefore = loadavg()[0]!;
+  const work = mkdtempSync(join(tmpdir(), 'evictd-bench-'));
+  let runtime = settings.runtime;
+  if (runtime === 'dist') {
+    log('building evictd (tsc -b) so the measured processes run compiled JavaScript');
+    try {
+      execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'schemas', 'packages/cache', 'services/invalidator'], { cwd: REPO_ROOT, stdio: 'inherit' });
+    } catch {
+      log('build failed: falling back to TypeScript through tsx (slower start, more memory); the report says so');
+      runtime = 'tsx';
+    }
+  }
+
+  log('starting the local stack');
+  const stack = await startStack({ handleSignals: true });
+  const pool = new pg.Pool({ connectionString: stack.env.DATABASE_URL, max: 12 });
+  const redis = new Redis(stack.env.REDIS_URL);
+  const processes: EvictdProcess[] = [];
+  const stopAll = () => Promise.all(processes.map((p) => p.stop()));
+  try {
+    const latencyIds = settings.loads.reduce((n, rate) => n + rate * settings.stepSeconds, 0) + 200;
+    const rows = Math.max(settings.backlogChanges, latencyIds + settings.throughputChanges);
+    log(`filling ${table.name} with ${rows} rows`);
+    await createTable(pool, table, rows);
+
+    const config = async (command: 'publish' | 'invalidate') =>
+      pipelineConfig({ env: stack.env, name: NAME, tables: { [table.name]: { keys: [`${KEY_PREFIX}{id}`] } }, httpPort: await freePort() });
+    const publisher = evictdProcess({ command: 'publish', config: await config('publish'), dir: work, runtime, cpuProfile: settings.profile });
+    const invalidator = evictdProcess({ command: 'invalidate', config: await config('invalidate'), dir: work, runtime, cpuProfile: settings.profile });
+    processes.push(publisher, invalidator);
+    log(`starting evictd publish and invalidate (${runtime})`);
+    await publisher.start();
+    await invalidator.start();
+
+    // One sink at a time receives the deletion notifications of the bench keys.
+    let sink: (key: string, atMs: number) => void = () => undefined;
+    const observer = observeKeyspace({ redisUrl: stack.env.REDIS_URL, events: ['del'], onKey: (key, at) => key.startsWith(KEY_PREFIX) && sink(key, at) });
+    await observer.ready;
+
+    let nextId = 1;
+    const landings = new LandingLog();
+    sink = (key, at) => landings.record(key, at);
+    log('warm-up: 200 transactions at 100/s, until every deletion is seen');
+    const warm = range(nextId, 200);
+    nextId += warm.length;
+    await setKeys(redis, warm);
+    await pacedUpdates(pool, table, warm, 100, 2);
+    await waitUntil('the warm-up deletions (is evictd consuming?)', () => landings.count >= warm.length, 120_000);
+
+    const processUsage: ProcessUsage[] = [];
+    const latency: LatencyStep[] = [];
+    for (const rate of settings.loads) {
+      const ids = range(nextId, rate * settings.stepSeconds);
+      nextId += ids.length;
+      await setKeys(redis, ids);
+      landings.clear();
+      log(`latency at ${rate} txn/s for ${settings.stepSeconds} s`);
+      const done = watchPhase(`latency ${rate}/s`, processes);
+      const run = await pacedUpdates(pool, table, ids, rate, Math.min(16, Math.max(2, Math.ceil(rate / 500))));
+      await waitUntil(`deletions at ${rate}/s`, () => landings.count >= ids.length, 15_000).catch((err: Error) => log(err.message));
+      processUsage.push(...done());
+      const match = matchLandings(run.commits, landings.map);
+      const s = summarize(match.latencies);
+      latency.push({ offeredPerSec: rate, achievedPerSec: round(run.achievedPerSec), commits: ids.length, unobserved: match.unmatched, p50: s.p50, p95: s.p95, p99: s.p99, max: s.max, mean: s.mean });
+      log(`  p50 ${round(s.p50)} ms, p99 ${round(s.p99)} ms, max ${round(s.max)} ms, achieved ${round(run.achievedPerSec)}/s, unobserved ${match.unmatched}`);
+    }
+
+    // Sustained throughput: bulk writers (100-row transactions) run while evictd keeps up.
+    const tIds = range(nextId, settings.throughputChanges);
+    nextId += tIds.length;
+    await setKeys(redis, tIds);
+    let count = 0;
+    let last = 0;
+    sink = (_key, at) => {
+      count += 1;
+      last = at;
+    };
+    log(`throughput: ${tIds.length} row changes in 100-row transactions, written as fast as Postgres takes them`);
+    const tDone = watchPhase('throughput', processes);
+    const t0 = wallNow();
+    const written = await bulkUpdates(pool, table, tIds[0]!, tIds[tIds.length - 1]!, 100, 2);
+    await waitUntil('throughput deletions', () => count >= tIds.length, 300_000);
+    processUsage.push(...tDone());
+    const throughput: ThroughputRun = { changes: tIds.length, seconds: (last - t0) / 1000, perSec: tIds.length / ((last - t0) / 1000) };
+    log(`  ${round(throughput.perSec)} changes/s end to end (writers alone: ${round(tIds.length / written.seconds)}/s)`);
+
+    // Backlog: evictd down while 1M changes are committed; Postgres's own decoding of the same WAL first.
+    log(`backlog: stopping evictd, committing ${settings.backlogChanges} changes (10k-row transactions)`);
+    await stopAll();
+    const rawSlot = `${NAME}_raw`;
+    await dropRawSlot(pool, rawSlot);
+    await createRawSlot(pool, rawSlot);
+    const bIds = range(1, settings.backlogChanges);
+    await bulkUpdates(pool, table, 1, settings.backlogChanges, 10_000, 2);
+    const { rows: lsnRows } = await pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+    log('raw: pg_recvlogical (pgoutput) of the same WAL to /dev/null');
+    const decodeSeconds = await pgDecodeSeconds(stack.env.DATABASE_URL, rawSlot, NAME, lsnRows[0]!.lsn);
+    await dropRawSlot(pool, rawSlot);
+    const pgDecodeRowsPerSec = settings.backlogChanges / decodeSeconds;
+    log(`  ${round(pgDecodeRowsPerSec)} rows/s`);
+    await setKeys(redis, bIds);
+    count = 0;
+    let first = 0;
+    sink = (_key, at) => {
+      if (count === 0) first = at;
+      count += 1;
+      last = at;
+    };
+    log('backlog: starting evictd, timing the drain');
+    const b0 = wallNow();
+    await publisher.start();
+    await invalidator.start();
+    const bDone = watchPhase('backlog drain', processes);
+    await waitUntil('the backlog to drain', () => count >= bIds.length, 900_000);
+    processUsage.push(...bDone());
+    const backlog = { changes: bIds.length, seconds: (last - b0) / 1000, startupSeconds: (first - b0) / 1000, perSec: bIds.length / ((last - first) / 1000) };
+    log(`  drained in ${round(backlog.seconds)} s (${round(backlog.perSec)}/s after the first deletion at ${round(backlog.startupSeconds)} s)`);
+    await stopAll();
+    await observer.close();
+
+    log('raw: Redis pipelined UNLINK, kafkajs produce and consume');
+    const redisUnlinkPerSec = await redisUnlinkRate(redis, settings.rawRedisKeys);
+    const kafka = await kafkaRates(stack.env.KAFKA_BROKERS.split(','), `${NAME}.raw`, settings.rawKafkaMessages, sampleEventBytes());
+    const raw = { pgDecodeRowsPerSec, redisUnlinkPerSec, kafkaProducePerSec: kafka.producePerSec, kafkaConsumePerSec: kafka.consumePerSec };
+    const capacity = Math.max(throughput.perSec, backlog.perSec);
+    const ratios = {
+      pgDecodeRowsPerSec: capacity / raw.pgDecodeRowsPerSec,
+      redisUnlinkPerSec: capacity / raw.redisUnlinkPerSec,
+      kafkaProducePerSec: capacity / raw.kafkaProducePerSec,
+      kafkaConsumePerSec: capacity / raw.kafkaConsumePerSec,
+    };
+
+    const profiles = processes.flatMap((p) => {
+      const profile = newestProfile(p.profileDir);
+      return profile ? [{ process: `evictd ${p.command}`, phase: 'backlog drain (whole process life)', top: topFrames(profile, 12) }] : [];
+    });
+
+    const results: BenchResults = {
+      startedAt: startedAt.toISOString(),
+      durationSeconds: (Date.now() - startedAt.getTime()) / 1000,
+      environment: {
+        node: process.version,
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+        loadAverage: { before: round(loadBefore), after: round(loadavg()[0]!) },
+        evictdRuntime: runtime,
+        quick,
+      },
+      latency,
+      throughput,
+      backlog,
+      processes: processUsage,
+      raw,
+      ratios,
+      profiles,
+    };
+    mkdirSync(RESULTS, { recursive: true });
+    writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+    const md = markdownReport(results);
+    writeFileSync(join(RESULTS, 'latest.md'), md);
+    writeFileSync(join(RESULTS, 'latency.svg'), latencyChart(latency, `evictd commit → Redis deletion (${cpus().length} cores, ${new Date().toISOString().slice(0, 10)})`, TARGETS.p99At1kMs));
+    const readme = join(REPO_ROOT, 'README.md');
+    if (existsSync(readme)) writeFileSync(readme, updateReadme(readFileSync(readme, 'utf8'), md));
+    log(`wrote ${RESULTS}/latest.json, latest.md, latency.svg\n\n${md}`);
+  } finally {
+    await Promise.allSettled(processes.map((p) => p.kill()));
+    await pool.end().catch(() => undefined);
+    redis.disconnect();
+    await stack.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
