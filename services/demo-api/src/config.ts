@@ -1,0 +1,99 @@
+/**
+ * The demo API's settings, read from the environment once at start (the only module that reads
+ * process.env). Every problem is reported together, naming the variable and what to set.
+ */
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface DemoConfig {
+  databaseUrl: string;
+  redisUrl: string;
+  kafkaBrokers: readonly string[];
+  /** Must equal evictd's kafka.topicPrefix: the timeline reads <prefix>.public.products/categories. */
+  topicPrefix: string;
+  /** Must equal evictd's redis.keyPrefix: markers and tag sets live under it. */
+  keyPrefix: string;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  cacheTtlMs: number;
+  logLevel: LogLevel;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export class DemoConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`demo-api: invalid environment:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'DemoConfigError';
+  }
+}
+
+/** Pure: builds the frozen config from an environment, or throws DemoConfigError listing every problem. */
+export function parseDemoConfig(env: Env): DemoConfig {
+  const problems: string[] = [];
+  const value = (name: string) => {
+    const v = env[name]?.trim();
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const required = (name: string, example: string) => {
+    const v = value(name);
+    if (v === undefined) problems.push(`${name} is not set: set it, e.g. ${name}=${example}`);
+    return v ?? '';
+  };
+  const url = (name: string, schemes: readonly string[], example: string) => {
+    const raw = required(name, example);
+    if (raw === '') return raw;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      // The value may hold a password: never echo it.
+    }
+    if (!parsed || !schemes.includes(parsed.protocol.replace(/:$/, ''))) {
+      problems.push(`${name} is not a ${schemes.join('/')} URL: expected e.g. ${example}`);
+    }
+    return raw;
+  };
+  const integer = (name: string, fallback: number, min: number, max: number) => {
+    const raw = value(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+      return fallback;
+    }
+    return n;
+  };
+
+  const databaseUrl = url('DATABASE_URL', ['postgres', 'postgresql'], 'postgres://app@127.0.0.1:5432/app');
+  const redisUrl = url('REDIS_URL', ['redis', 'rediss'], 'redis://127.0.0.1:6379');
+  const brokersRaw = required('KAFKA_BROKERS', '127.0.0.1:9092');
+  const kafkaBrokers = brokersRaw.split(',').map((b) => b.trim()).filter(Boolean);
+  const badBrokers = kafkaBrokers.filter((b) => !/^[^\s:/]+:\d{1,5}$/.test(b));
+  if (brokersRaw !== '' && (kafkaBrokers.length === 0 || badBrokers.length > 0)) {
+    problems.push(`KAFKA_BROKERS must be a comma-separated host:port list, got ${JSON.stringify(brokersRaw)}`);
+  }
+  const topicPrefix = value('EVICTD_TOPIC_PREFIX') ?? 'demo';
+  if (!/^[A-Za-z0-9._-]+$/.test(topicPrefix)) {
+    problems.push(`EVICTD_TOPIC_PREFIX may hold only letters, digits, ".", "_" and "-" (as evictd's kafka.topicPrefix), got ${JSON.stringify(topicPrefix)}`);
+  }
+  // An empty prefix is valid (and the default), so this one is read without trimming to undefined.
+  const keyPrefix = env.EVICTD_KEY_PREFIX ?? '';
+  const host = value('HOST') ?? '127.0.0.1';
+  const port = integer('PORT', 8080, 0, 65535);
+  const cacheTtlMs = integer('CACHE_TTL_MS', 300_000, 1, 2_147_483_647);
+  const logLevel = (value('LOG_LEVEL') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
+  }
+
+  if (problems.length > 0) throw new DemoConfigError(problems);
+  return Object.freeze({ databaseUrl, redisUrl, kafkaBrokers: Object.freeze(kafkaBrokers), topicPrefix, keyPrefix, host, port, cacheTtlMs, logLevel });
+}
+
+/** The config of this process. */
+export function loadDemoConfig(): DemoConfig {
+  return parseDemoConfig(process.env);
+}
