@@ -1,0 +1,167 @@
+// End to end on the real stack: `evictd run` (publisher + invalidator in one process) turns
+// committed Postgres changes into Redis deletions; SIGTERM finishes, commits and exits 0.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { createRedisLayout } from '@evictd/schemas';
+import { stackEnv, uniqueName, waitFor } from '../support/index.js';
+import { testKafka } from './invalidate-helpers.js';
+import { dropSlot } from './publish-helpers.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const env = stackEnv();
+const ns = uniqueName('e2e_inv');
+const table = `${ns}_products`;
+const topic = `${ns}.public.${table}`;
+const groupId = `${ns}_group`;
+const layout = createRedisLayout({ keyPrefix: `${ns}:` });
+const key = (name: string) => `${ns}:${name}`;
+const db = new pg.Client({ connectionString: env.DATABASE_URL });
+const redis = new Redis(env.REDIS_URL);
+const kafka = testKafka(env);
+let child: ChildProcess;
+let output = '';
+let exited: Promise<number | null>;
+let httpUrl: string;
+
+const yaml = `
+postgres: { slot: ${ns}, publication: ${ns} }
+kafka: { topicPrefix: ${ns}, partitions: 3 }
+redis: { keyPrefix: "${ns}:" }
+invalidate: { groupId: ${groupId}, deadLetterTopic: ${ns}.dlq }
+publish: { lingerMs: 2 }
+http: { port: 0 }
+log: { level: info }
+tables:
+  public.${table}:
+    keys: ["${ns}:product:{id}", "${ns}:product:{id}:detail"]
+    tags: ["${ns}:category:{category_id}"]
+    columns: [name, price, category_id]
+`;
+
+before(async () => {
+  await db.connect();
+  await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY, name text, price numeric(10,2), category_id int, stock int)`);
+  await db.query(`ALTER TABLE ${table} REPLICA IDENTITY FULL`);
+  await db.query(`INSERT INTO ${table} SELECT g, 'p' || g, 1.00, 1 + g % 3, 5 FROM generate_series(1, 50) g`);
+  const file = join(mkdtempSync(join(tmpdir(), 'evictd-e2e-')), 'evictd.yaml');
+  writeFileSync(file, yaml);
+  child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', 'services/invalidator/src/cli.ts', 'run', '--config', file], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  httpUrl = await waitFor(() => {
+    if (child.exitCode !== null) throw new Error(`evictd run exited early:\n${output}`);
+    const running = /"http":"([^"]+)".*"evictd running"|"msg":"evictd running".*"http":"([^"]+)"/.exec(output);
+    return output.includes('replication session started') && output.includes('"consuming"') && running && (running[1] ?? running[2]);
+  }, { timeoutMs: 90_000, what: 'evictd run to stream and consume' });
+});
+
+after(async () => {
+  if (child.exitCode === null) child.kill('SIGKILL');
+  await exited;
+  await dropSlot(db, ns);
+  await db.query(`DROP PUBLICATION IF EXISTS ${ns}`);
+  await db.query(`DROP TABLE IF EXISTS ${table}`);
+  await db.end();
+  redis.disconnect();
+});
+
+async function setAll(names: string[]): Promise<void> {
+  await redis.mset(...names.flatMap((n) => [n, 'cached']));
+}
+
+async function tagged(tag: string, members: string[]): Promise<void> {
+  await setAll(members);
+  await redis.sadd(layout.tagSetKey(key(tag)), ...members);
+}
+
+async function gone(names: string[]): Promise<void> {
+  await waitFor(async () => (await redis.exists(...names)) === 0, { timeoutMs: 30_000, what: `keys ${names.join(', ')} deleted` });
+}
+
+/** Waits until the invalidator committed every event published so far (end offsets grew past `since`). */
+async function allApplied(since: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const ends = await waitFor(async () => {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return offsets.reduce((n, p) => n + Number(p.offset), 0) > since && offsets;
+    }, { timeoutMs: 30_000, what: 'the change to reach Kafka' });
+    await waitFor(async () => {
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return ends.every((e) => e.offset === '0' || committed?.partitions.find((p) => p.partition === e.partition)?.offset === e.offset);
+    }, { timeoutMs: 30_000, what: 'the invalidator to commit everything published' });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function publishedCount(): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.offset), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+test('an UPDATE committed in Postgres removes the mapped keys and the members of the old and new tags', async () => {
+  await setAll([key('product:1'), key('product:1:detail'), key('product:2')]);
+  await tagged('category:2', [key('list:cat2')]);
+  await tagged('category:3', [key('list:cat3')]);
+  await tagged('category:1', [key('list:cat1')]);
+  // Row 1 is in category 2 (1 + 1 % 3); it moves to category 3.
+  await db.query(`UPDATE ${table} SET category_id = 3, name = 'moved' WHERE id = 1`);
+  await gone([key('product:1'), key('product:1:detail'), key('list:cat2'), key('list:cat3')]);
+  assert.equal(await redis.exists(key('product:2'), key('list:cat1')), 2, 'keys of other rows and tags stay');
+});
+
+test('a change to an unwatched column removes nothing', async () => {
+  await setAll([key('product:5'), key('product:5:detail')]);
+  const before = await publishedCount();
+  await db.query(`UPDATE ${table} SET stock = stock - 1 WHERE id = 5`);
+  await allApplied(before);
+  assert.equal(await redis.exists(key('product:5'), key('product:5:detail')), 2);
+});
+
+test('TRUNCATE removes all the keys and tags the table maps to', async () => {
+  const names = Array.from({ length: 50 }, (_, i) => [key(`product:${i + 1}`), key(`product:${i + 1}:detail`)]).flat();
+  await setAll([...names, key('unrelated')]);
+  await tagged('category:1', [key('list:cat1')]);
+  await db.query(`TRUNCATE ${table}`);
+  await gone([...names, key('list:cat1')]);
+  assert.equal(await redis.get(key('unrelated')), 'cached');
+});
+
+test('/metrics and /healthz of the running process', async () => {
+  const metrics = await (await fetch(`${httpUrl}/metrics`)).text();
+  assert.match(metrics, /evictd_invalidate_events_total\{[^}]*outcome="invalidated"[^}]*\} [1-9]/);
+  assert.match(metrics, /evictd_invalidate_commit_to_delete_seconds_bucket/);
+  assert.match(metrics, /evictd_invalidate_consumer_lag\{/);
+  const health = await fetch(`${httpUrl}/healthz`);
+  assert.equal(health.status, 200);
+});
+
+test('SIGTERM: finishes, commits and exits 0', async () => {
+  await db.query(`INSERT INTO ${table} VALUES (100, 'new', 2.00, 1, 1)`);
+  await setAll([key('product:100')]);
+  const before = await publishedCount();
+  await db.query(`UPDATE ${table} SET price = 3.00 WHERE id = 100`);
+  await gone([key('product:100')]);
+  await allApplied(before);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, output.slice(-2000));
+});
