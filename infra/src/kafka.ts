@@ -14,40 +14,44 @@ const LIB = join(KAFKA_HOME, 'lib');
 // A small heap and the serial collector: one broker for tests on a 2-core machine.
 const JVM_OPTIONS = ['-Xms256m', '-Xmx512m', '-XX:+UseSerialGC', '-Djava.awt.headless=true', '-Dorg.slf4j.simpleLogger.showDateTime=true'];
 
-/** One combined broker+controller (KRaft), tuned to come up and serve groups quickly. */
+/** Settings that make one combined broker+controller (KRaft) come up and serve groups quickly. */
+export const ONE_NODE_SETTINGS: Readonly<Record<string, string | number>> = {
+  'process.roles': 'broker,controller',
+  'node.id': 1,
+  'controller.listener.names': 'CONTROLLER',
+  'inter.broker.listener.name': 'PLAINTEXT',
+  'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+  'num.partitions': 1,
+  'default.replication.factor': 1,
+  'min.insync.replicas': 1,
+  'auto.create.topics.enable': 'true',
+  // Internal topics on one node: replication factor 1, few partitions (created on first use).
+  'offsets.topic.replication.factor': 1,
+  'offsets.topic.num.partitions': 10,
+  'transaction.state.log.replication.factor': 1,
+  'transaction.state.log.min.isr': 1,
+  'transaction.state.log.num.partitions': 4,
+  'share.coordinator.state.topic.replication.factor': 1,
+  'share.coordinator.state.topic.min.isr': 1,
+  // Groups start consuming at once instead of waiting for more members.
+  'group.initial.rebalance.delay.ms': 0,
+  // After a kill -9 the restarted broker may only register once the old incarnation's session
+  // expired (DUPLICATE_BROKER_REGISTRATION): a short session makes restarts take seconds, not 10+.
+  'broker.session.timeout.ms': 3000,
+  'broker.heartbeat.interval.ms': 500,
+  'num.network.threads': 2,
+  'num.io.threads': 4,
+  'background.threads': 4,
+  'num.recovery.threads.per.data.dir': 1,
+};
+
 function serverProperties(brokerPort: number, controllerPort: number, logDir: string): string {
-  const settings: Record<string, string | number> = {
-    'process.roles': 'broker,controller',
-    'node.id': 1,
+  const settings = {
+    ...ONE_NODE_SETTINGS,
     'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
-    'controller.listener.names': 'CONTROLLER',
     listeners: `PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
     'advertised.listeners': `PLAINTEXT://127.0.0.1:${brokerPort}`,
-    'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
     'log.dirs': logDir,
-    'num.partitions': 1,
-    'default.replication.factor': 1,
-    'min.insync.replicas': 1,
-    'auto.create.topics.enable': 'true',
-    // Internal topics on one node: replication factor 1, few partitions (created on first use).
-    'offsets.topic.replication.factor': 1,
-    'offsets.topic.num.partitions': 10,
-    'transaction.state.log.replication.factor': 1,
-    'transaction.state.log.min.isr': 1,
-    'transaction.state.log.num.partitions': 4,
-    'share.coordinator.state.topic.replication.factor': 1,
-    'share.coordinator.state.topic.min.isr': 1,
-    // Groups start consuming at once instead of waiting for more members.
-    'group.initial.rebalance.delay.ms': 0,
-    // After a kill -9 the restarted broker may only register once the old incarnation's session
-    // expired (DUPLICATE_BROKER_REGISTRATION): a short session makes restarts take seconds, not 10+.
-    'broker.session.timeout.ms': 3000,
-    'broker.heartbeat.interval.ms': 500,
-    'num.network.threads': 2,
-    'num.io.threads': 4,
-    'background.threads': 4,
-    'num.recovery.threads.per.data.dir': 1,
   };
   return `# written by @evictd/infra\n${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join('\n')}\n`;
 }
@@ -103,7 +107,7 @@ export function kafkaServer(root: string, brokerPort: number, controllerPort: nu
     stopSignal: 'SIGTERM',
     stopTimeoutMs: 30_000,
     readyTimeoutMs,
-    probe: () => brokerAnswers(brokerPort),
+    probe: () => brokerAnswers(`127.0.0.1:${brokerPort}`),
   });
 
   async function init(): Promise<void> {
@@ -125,8 +129,8 @@ export function kafkaServer(root: string, brokerPort: number, controllerPort: nu
 }
 
 /** Ready = the broker answers metadata and has registered itself with the controller. */
-async function brokerAnswers(port: number): Promise<boolean> {
-  const admin = new Kafka({ clientId: 'evictd-stack-probe', brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING, connectionTimeout: 1000, retry: { retries: 0 } }).admin();
+export async function brokerAnswers(broker: string): Promise<boolean> {
+  const admin = new Kafka({ clientId: 'evictd-stack-probe', brokers: [broker], logLevel: logLevel.NOTHING, connectionTimeout: 1000, retry: { retries: 0 } }).admin();
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();

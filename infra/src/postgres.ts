@@ -49,7 +49,7 @@ export function postgresServer(root: string, port: number, readyTimeoutMs: numbe
   const dataDir = join(home, 'data');
   const socketDir = join(home, 'run');
   const logFile = join(home, 'postgres.log');
-  const connection = { host: '127.0.0.1', port, user: 'postgres' };
+  const admin = `postgres://postgres@127.0.0.1:${port}/postgres`;
 
   const server = new ManagedServer({
     name: 'postgres',
@@ -62,7 +62,7 @@ export function postgresServer(root: string, port: number, readyTimeoutMs: numbe
     stopSignal: 'SIGINT', // "fast" shutdown: does not wait for replication clients to go away
     stopTimeoutMs: 20_000,
     readyTimeoutMs,
-    probe: () => query({ ...connection, database: 'postgres' }, 'select 1').then(() => true),
+    probe: () => postgresAnswers(admin),
   });
 
   async function init(): Promise<void> {
@@ -83,14 +83,18 @@ export function postgresServer(root: string, port: number, readyTimeoutMs: numbe
       writeFileSync(join(dataDir, 'pg_hba.conf'), HBA);
     }
     await server.start();
-    if (fresh) await query({ ...connection, database: 'postgres' }, `create database ${DATABASE}`);
+    if (fresh) await query(admin, `create database ${DATABASE}`);
   }
 
   return { server, url: `postgres://postgres@127.0.0.1:${port}/${DATABASE}`, init };
 }
 
-async function query(config: pg.ClientConfig, sql: string): Promise<void> {
-  const client = new pg.Client({ ...config, connectionTimeoutMillis: 2000 });
+export function postgresAnswers(url: string): Promise<boolean> {
+  return query(url, 'select 1').then(() => true);
+}
+
+async function query(connectionString: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 2000 });
   client.on('error', () => {}); // a server going away mid-probe is reported by the query itself
   try {
     await client.connect();

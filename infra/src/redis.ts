@@ -24,7 +24,7 @@ export function redisServer(root: string, port: number, readyTimeoutMs: number):
     stopSignal: 'SIGTERM',
     stopTimeoutMs: 10_000,
     readyTimeoutMs,
-    probe: () => ping(port),
+    probe: () => redisAnswers(`redis://127.0.0.1:${port}`),
   });
   return {
     server,
@@ -36,8 +36,8 @@ export function redisServer(root: string, port: number, readyTimeoutMs: number):
   };
 }
 
-async function ping(port: number): Promise<boolean> {
-  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+export async function redisAnswers(url: string): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false });
   client.on('error', () => {}); // reported through connect()/ping()
   try {
     await client.connect();

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readdirSync, readSync, fstatSync } from 'node:fs';
+import { serversChanged } from './teardown.js';
 import { waitFor } from './wait.js';
 
 export type ServiceName = 'postgres' | 'redis' | 'kafka';
@@ -168,8 +169,12 @@ export class ManagedServer implements ServerHandle {
     // A forgotten stop() must not keep the launching process alive; its exit hook kills the servers.
     child.unref();
     this.#child = child;
+    serversChanged();
     const exit = new Promise<Exit>((resolve) => {
-      child.once('exit', (code, sig) => resolve({ code, signal: sig }));
+      child.once('exit', (code, sig) => {
+        serversChanged();
+        resolve({ code, signal: sig });
+      });
       child.once('error', (error) => resolve({ code: null, signal: null, error }));
     });
     this.#exit = exit;

@@ -70,6 +70,12 @@ export async function startStack<S extends ServiceName = ServiceName>(options: S
   const names = (options.services ?? ALL_SERVICES) as readonly ServiceName[];
   const unknown = names.filter((n) => !ALL_SERVICES.includes(n));
   if (unknown.length) throw new Error(`unknown stack service(s) ${unknown.join(', ')}: choose from ${ALL_SERVICES.join(', ')}`);
+  const backend = process.env.EVICTD_STACK ?? 'local';
+  if (backend === 'testcontainers') {
+    const { startContainerStack } = await import('./containers.js'); // loads Docker's client only when asked
+    return startContainerStack(names as readonly S[], options);
+  }
+  if (backend !== 'local') throw new Error(`EVICTD_STACK=${backend}: use local (the default) or testcontainers`);
   const keep = options.keep ?? false;
   const readyTimeoutMs = options.readyTimeoutMs ?? 90_000;
   const ownDir = options.dir === undefined;
@@ -117,6 +123,10 @@ export async function startStack<S extends ServiceName = ServiceName>(options: S
       for (const s of services) s.server.killSync();
       removeDir();
     },
+    leftovers: () => ({
+      pids: services.flatMap((s) => (s.server.pid === undefined ? [] : [s.server.pid])),
+      dirs: ownDir && !keep ? [dir] : [],
+    }),
   };
   track(teardown, options.handleSignals ?? true);
 

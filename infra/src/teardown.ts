@@ -1,18 +1,29 @@
 /**
  * Leaves no orphan servers: stacks register here, and are killed when the process exits without
  * stopping them, and stopped gracefully on SIGINT/SIGTERM/SIGHUP when the owner asks for that.
+ * A SIGKILLed launcher runs no handler at all: for that a small watchdog shell waits on a pipe
+ * from this process and, when the pipe closes, runs a cleanup script kept up to date here.
  */
+import { spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 export interface Teardown {
   /** Servers were started with keep: leave them running when the process ends. */
   readonly keep: boolean;
   stop(): Promise<void>;
   /** Only synchronous work is possible in an 'exit' handler. */
   killSync(): void;
+  /** What to clean up should this process die without a word. */
+  leftovers(): { pids: number[]; dirs: string[] };
 }
 
 const live = new Set<Teardown>();
 let exitHookInstalled = false;
 let signalHooksInstalled = false;
+let watchdogScript: string | undefined;
 
 export function track(stack: Teardown, handleSignals: boolean): void {
   live.add(stack);
@@ -20,6 +31,7 @@ export function track(stack: Teardown, handleSignals: boolean): void {
     exitHookInstalled = true;
     process.on('exit', () => {
       for (const s of live) if (!s.keep) s.killSync();
+      if (watchdogScript) rmSync(watchdogScript, { force: true });
     });
   }
   if (handleSignals && !signalHooksInstalled) {
@@ -30,6 +42,38 @@ export function track(stack: Teardown, handleSignals: boolean): void {
 
 export function untrack(stack: Teardown): void {
   live.delete(stack);
+  serversChanged();
+}
+
+/** Rewrites the watchdog's cleanup script; call whenever a server started or went away. */
+export function serversChanged(): void {
+  const pids: number[] = [];
+  const dirs: string[] = [];
+  for (const s of live) {
+    if (s.keep) continue;
+    const l = s.leftovers();
+    pids.push(...l.pids);
+    dirs.push(...l.dirs);
+  }
+  if (pids.length === 0 && dirs.length === 0) {
+    if (watchdogScript) rmSync(watchdogScript, { force: true });
+    return;
+  }
+  watchdogScript ??= startWatchdog();
+  const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+  // The pause lets killed servers' children (Postgres backends) exit before their files go.
+  const lines = [pids.length ? `kill -KILL ${pids.join(' ')} 2>/dev/null; sleep 1` : '', ...dirs.map((d) => `rm -rf ${quote(d)}`)];
+  writeFileSync(watchdogScript, `${lines.filter(Boolean).join('\n')}\n`);
+}
+
+function startWatchdog(): string {
+  const script = join(tmpdir(), `evictd-stack-watchdog-${process.pid}.sh`);
+  // `read` returns at EOF, i.e. when this process is gone; the script is absent after a clean exit.
+  const watch = 'while read -r _; do :; done; if [ -f "$1" ]; then sh "$1"; rm -f "$1"; fi';
+  const child = spawn('sh', ['-c', watch, 'evictd-stack-watchdog', script], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  child.unref();
+  (child.stdin as Socket).unref(); // the open pipe must not keep this process alive
+  return script;
 }
 
 const SIGNAL_EXIT_CODES = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
