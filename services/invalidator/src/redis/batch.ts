@@ -23,6 +23,6 @@ export function mergeInvalidations(items: Iterable<Invalidation>): BatchInvalida
   return { keys: [...keys], tags: [...tags], keyGlobs: [...keyGlobs], tagGlobs: [...tagGlobs] };
 }
 
-export function isEmpty(batch: BatchInvalidation): boolean {
+export function isEmpty(batch: BatchInvalidation | Invalidation): boolean {
   return batch.keys.length + batch.tags.length + batch.keyGlobs.length + batch.tagGlobs.length === 0;
 }

@@ -77,10 +77,11 @@ async function handleChunk(p: Pipeline, messages: readonly KafkaMessage[], ctx: 
       continue;
     }
     const invalidation = resolveChange(rule, event);
+    const filtered = isEmpty(invalidation);
+    p.metrics.events.inc({ table: event.table, op: event.op, outcome: filtered ? 'filtered' : 'invalidated' });
+    if (filtered) continue;
     invalidations.push(invalidation);
     if (event.commitTsMs !== null) commitTimes.push(event.commitTsMs);
-    const outcome = isEmpty(mergeInvalidations([invalidation])) ? 'filtered' : 'invalidated';
-    p.metrics.events.inc({ table: event.table, op: event.op, outcome });
     if (event.op === OP.TRUNCATE) {
       const cause = event.flush ? 'flush' : 'truncate';
       p.metrics.globs.inc({ table: rule.table, cause }, invalidation.keyGlobs.length + invalidation.tagGlobs.length);
