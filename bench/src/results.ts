@@ -33,7 +33,7 @@ export interface ThroughputRun {
 export interface RawLimits {
   /** pg_recvlogical (pgoutput) of the same workload to /dev/null: decoded row changes per second. */
   pgDecodeRowsPerSec: number;
-  /** Pipelined UNLINK of existing keys, keys per second. */
+  /** UNLINK of existing keys, 100 keys per command, 10 commands per pipelined round trip: keys per second. */
   redisUnlinkPerSec: number;
   /** kafkajs sendBatch of messages the size of a change event, messages per second. */
   kafkaProducePerSec: number;

@@ -1,0 +1,318 @@
+/**
+ * The fault-injection run: a bounded write workload on Postgres, readers filling the cache through
+ * @evictd/cache, and seeded SIGKILL + restart of the publisher, the invalidator, Redis and Kafka.
+ * After quiescence (slot caught up with the last write, consumer group caught up with the topic)
+ * every cached key is compared with the database. Runs on its own private stack: it kills servers.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { createCache } from '@evictd/cache';
+import { startStack } from '@evictd/infra';
+import {
+  countByTarget,
+  evictdProcess,
+  faultSchedule,
+  findStale,
+  freePort,
+  LandingLog,
+  matchLandings,
+  nines,
+  observeKeyspace,
+  pipelineConfig,
+  round,
+  seededRandom,
+  shareWithin,
+  summarize,
+  type Commit,
+  type EvictdRuntime,
+  type Fault,
+  type FaultTarget,
+  type LatencySummary,
+  type StaleEntry,
+} from '@evictd/bench';
+
+export interface FaultRunOptions {
+  seed: number;
+  /** Length of the write workload; faults happen inside it. */
+  durationS: number;
+  rows: number;
+  writesPerSec: number;
+  readers: number;
+  runtime?: EvictdRuntime;
+  log?: (message: string) => void;
+}
+
+export interface Nines {
+  share: number;
+  nines: number;
+  lowerBound: boolean;
+}
+
+export interface FaultRunReport {
+  seed: number;
+  durationS: number;
+  changes: number;
+  faults: Fault[];
+  faultsByTarget: Record<FaultTarget, number>;
+  /** Restarts that needed more than one attempt (e.g. evictd started while Kafka was down). */
+  restartRetries: number;
+  checkedKeys: number;
+  cachedKeys: number;
+  stale: StaleEntry[];
+  /** Invalidations: a marker write for the changed key seen after the commit (keyspace notification). */
+  landed: number;
+  unobserved: number;
+  latency: LatencySummary | undefined;
+  within100ms: Nines;
+  within1s: Nines;
+  quiescenceS: number;
+  reads: number;
+  readErrors: number;
+  fills: number;
+  /** Fills the fence dropped, by reason (each one a stale write that did not happen). */
+  fillsRejected: Record<string, number>;
+  observerReconnects: number;
+}
+
+const NAME = 'evictd_faults';
+const TABLE = 'public.fault_items';
+const KEY_PREFIX = 'fi:';
+const MARKER_PREFIX = `evictd:mk:${KEY_PREFIX}`;
+
+async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 200): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`fault run: timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+function sharesOf(latencies: number[], total: number, boundMs: number): Nines {
+  const share = shareWithin(latencies, boundMs, total);
+  return { share, ...nines(share, total) };
+}
+
+export async function runFaults(options: FaultRunOptions): Promise<FaultRunReport> {
+  const log = options.log ?? (() => undefined);
+  const random = seededRandom(options.seed);
+  const durationMs = options.durationS * 1000;
+  const work = mkdtempSync(join(tmpdir(), 'evictd-faults-'));
+  log('starting a private stack (this run kills its servers)');
+  const stack = await startStack({ handleSignals: true });
+  const pool = new pg.Pool({ connectionString: stack.env.DATABASE_URL, max: 8 });
+  // Readers fail fast while Redis is down instead of queueing; the loop just tries again.
+  const redis = new Redis(stack.env.REDIS_URL, { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+  redis.on('error', () => undefined);
+  const kafka = new Kafka({ clientId: `${NAME}-check`, brokers: stack.env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING });
+  const cleanups: (() => Promise<unknown>)[] = [];
+  try {
+    await pool.query(`CREATE TABLE ${TABLE} (id int PRIMARY KEY, version int NOT NULL DEFAULT 0)`);
+    await pool.query(`INSERT INTO ${TABLE} (id) SELECT generate_series(1, $1::int)`, [options.rows]);
+
+    const runtime = options.runtime ?? 'tsx';
+    const roles = {
+      publisher: evictdProcess({
+        command: 'publish',
+        dir: work,
+        runtime,
+        config: pipelineConfig({ env: stack.env, name: NAME, tables: { [TABLE]: { keys: [`${KEY_PREFIX}{id}`] } }, httpPort: await freePort() }),
+      }),
+      invalidator: evictdProcess({
+        command: 'invalidate',
+        dir: work,
+        runtime,
+        config: pipelineConfig({ env: stack.env, name: NAME, tables: { [TABLE]: { keys: [`${KEY_PREFIX}{id}`] } }, httpPort: await freePort() }),
+      }),
+    };
+    cleanups.push(() => Promise.allSettled([roles.publisher.kill(), roles.invalidator.kill()]));
+    log(`starting evictd publish and invalidate (${runtime})`);
+    await roles.publisher.start(120_000);
+    await roles.invalidator.start(120_000);
+
+    const landings = new LandingLog();
+    const observer = observeKeyspace({
+      redisUrl: stack.env.REDIS_URL,
+      events: ['set'],
+      onKey: (key, at) => key.startsWith(MARKER_PREFIX) && landings.record(key.slice('evictd:mk:'.length), at),
+    });
+    cleanups.push(() => observer.close());
+    await observer.ready;
+
+    // A restart is retried: evictd may refuse to start while Kafka or Redis is still coming back.
+    let restartRetries = 0;
+    const servers = { redis: stack.redis, kafka: stack.kafka };
+    const restart = async (target: FaultTarget) => {
+      const deadline = Date.now() + 180_000;
+      for (;;) {
+        try {
+          await (target === 'publisher' || target === 'invalidator' ? roles[target].start(60_000) : servers[target].start());
+          return;
+        } catch (err) {
+          if (Date.now() > deadline) throw err;
+          restartRetries += 1;
+          await sleep(1000);
+        }
+      }
+    };
+    const kill = (target: FaultTarget) => (target === 'publisher' || target === 'invalidator' ? roles[target].kill() : servers[target].kill());
+
+    // Faults: each target's kill waits for its previous restart, so a slow JVM start cannot overlap itself.
+    const faults = faultSchedule({ seed: options.seed, durationMs, gapMs: [2_000, 7_000], downMs: [300, 4_000] });
+    const busy = new Map<FaultTarget, Promise<void>>();
+    const t0 = Date.now();
+    const injector = Promise.all(
+      faults.map(async (f) => {
+        await sleep(f.atMs);
+        const previous = busy.get(f.target) ?? Promise.resolve();
+        const run = previous.then(async () => {
+          log(`fault @${round((Date.now() - t0) / 1000)}s: kill -9 ${f.target}, back in ${f.downMs} ms`);
+          await kill(f.target);
+          await sleep(f.downMs);
+          await restart(f.target);
+        });
+        busy.set(f.target, run);
+        await run;
+      }),
+    );
+
+    // Writers: open loop at a fixed rate on random rows; each commit's time from the server clock.
+    const commits: Commit[] = [];
+    const total = Math.round(options.writesPerSec * options.durationS);
+    const writes = Array.from({ length: total }, () => 1 + Math.floor(random() * options.rows));
+    let nextWrite = 0;
+    const writer = async () => {
+      for (let i = nextWrite++; i < total; i = nextWrite++) {
+        const wait = t0 + (i * 1000) / options.writesPerSec - Date.now();
+        if (wait > 0) await sleep(wait);
+        const id = writes[i]!;
+        const { rows } = await pool.query<{ t: string }>(
+          `UPDATE ${TABLE} SET version = version + 1 WHERE id = $1 RETURNING extract(epoch from clock_timestamp()) * 1000 AS t`,
+          [id],
+        );
+        commits.push({ key: `${KEY_PREFIX}${id}`, commitMs: Number(rows[0]!.t) });
+      }
+    };
+
+    // Readers: cache-aside through the fenced-fill client; some loads are slow, to open the race window.
+    const cache = createCache({ redis, stampede: { waitMs: 200 } });
+    let reading = true;
+    let reads = 0;
+    let readErrors = 0;
+    const reader = async (n: number) => {
+      const pick = seededRandom(options.seed * 31 + n);
+      while (reading) {
+        const id = 1 + Math.floor(pick() * options.rows);
+        const slow = pick() < 0.2 ? Math.floor(pick() * 50) : 0;
+        try {
+          await cache.getOrLoad(
+            `${KEY_PREFIX}${id}`,
+            async () => {
+              const { rows } = await pool.query<{ version: number }>(`SELECT version FROM ${TABLE} WHERE id = $1`, [id]);
+              if (slow) await sleep(slow);
+              return String(rows[0]!.version);
+            },
+            { ttlMs: 600_000 },
+          );
+          reads += 1;
+        } catch {
+          readErrors += 1; // Redis down: the app would serve from the database; nothing to check here
+          await sleep(50);
+        }
+      }
+    };
+    const readersDone = Promise.all(Array.from({ length: options.readers }, (_, n) => reader(n)));
+
+    log(`workload: ${total} single-row writes over ${options.durationS} s, ${options.readers} readers, ${faults.length} faults (seed ${options.seed})`);
+    await Promise.all([...Array.from({ length: 4 }, writer), injector]);
+    const { rows: lsnRows } = await pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+    const endLsn = lsnRows[0]!.lsn;
+
+    log(`quiescence: waiting for the slot to pass ${endLsn} and the consumer group to reach the end of the topic`);
+    const q0 = Date.now();
+    await waitUntil(
+      `slot ${NAME} confirmed_flush_lsn >= ${endLsn} (publisher log: ${roles.publisher.logFile})`,
+      async () => {
+        const { rows } = await pool.query<{ ok: boolean }>(`SELECT confirmed_flush_lsn >= $2::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1`, [NAME, endLsn]);
+        return rows[0]?.ok === true;
+      },
+      180_000,
+    );
+    const admin = kafka.admin();
+    await admin.connect();
+    cleanups.push(() => admin.disconnect());
+    const topic = `${NAME}.${TABLE}`;
+    await waitUntil(
+      `consumer group ${NAME}-cache to commit the end of ${topic} (invalidator log: ${roles.invalidator.logFile})`,
+      async () => {
+        const [ends, committed] = await Promise.all([
+          admin.fetchTopicOffsets(topic),
+          admin.fetchOffsets({ groupId: `${NAME}-cache`, topics: [topic] }),
+        ]);
+        const at = new Map(committed[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]));
+        return ends.every((e) => (at.get(e.partition) ?? -1n) >= BigInt(e.high));
+      },
+      180_000,
+      500,
+    );
+    const quiescenceS = (Date.now() - q0) / 1000;
+    reading = false;
+    await readersDone;
+
+    log('comparing every cached key with the database');
+    const { rows } = await pool.query<{ id: number; version: number }>(`SELECT id, version FROM ${TABLE}`);
+    const truth = new Map(rows.map((r) => [`${KEY_PREFIX}${r.id}`, String(r.version)]));
+    const keys = [...truth.keys()];
+    const values = await redis.mget(...keys);
+    const cached = new Map(keys.map((k, i) => [k, values[i] ?? null]));
+    const stale = findStale(cached, truth);
+
+    const match = matchLandings(commits, landings.map);
+    const { fillRejected, fills } = cache.stats();
+    return {
+      seed: options.seed,
+      durationS: options.durationS,
+      changes: commits.length,
+      faults,
+      faultsByTarget: countByTarget(faults),
+      restartRetries,
+      checkedKeys: keys.length,
+      cachedKeys: values.filter((v) => v !== null).length,
+      stale,
+      landed: match.latencies.length,
+      unobserved: match.unmatched,
+      latency: match.latencies.length ? summarize(match.latencies) : undefined,
+      within100ms: sharesOf(match.latencies, commits.length, 100),
+      within1s: sharesOf(match.latencies, commits.length, 1000),
+      quiescenceS,
+      reads,
+      readErrors,
+      fills,
+      fillsRejected: fillRejected,
+      observerReconnects: observer.reconnects,
+    };
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    await pool.end().catch(() => undefined);
+    redis.disconnect();
+    await stack.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** The closing lines of a run, for the console and the issue note. */
+export function describeReport(r: FaultRunReport): string {
+  const n = (x: Nines) => `${round(x.share * 100)}% (${round(x.nines)}${x.lowerBound ? '+' : ''} nines)`;
+  const by = Object.entries(r.faultsByTarget).map(([t, c]) => `${t} ${c}`).join(', ');
+  return [
+    `seed ${r.seed}, ${r.durationS} s: ${r.changes} changes, ${r.faults.length} faults injected (${by}), ${r.restartRetries} restart retries`,
+    `stale entries: ${r.stale.length} of ${r.cachedKeys} cached keys (${r.checkedKeys} checked)`,
+    `invalidations landed within 100 ms: ${n(r.within100ms)}; within 1 s: ${n(r.within1s)}; never observed: ${r.unobserved}`,
+    r.latency ? `commit -> marker latency: p50 ${round(r.latency.p50)} ms, p99 ${round(r.latency.p99)} ms, max ${round(r.latency.max)} ms` : 'no landing observed',
+    `readers: ${r.reads} reads, ${r.readErrors} errors (Redis down), ${r.fills} fills, fills rejected by the fence: ${JSON.stringify(r.fillsRejected)}; quiescence took ${round(r.quiescenceS)} s; observer reconnects ${r.observerReconnects}`,
+  ].join('\n');
+}

@@ -1,0 +1,34 @@
+/**
+ * `npm run test:faults`: the long fault-injection run (FAULTS_DURATION_S, default 300 s) with the
+ * figures for the report; writes test-results/faults.json and exits 1 on any stale entry.
+ * FAULTS_SEED replays a run; FAULTS_RATE (writes/s), FAULTS_ROWS, FAULTS_READERS size it.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '@evictd/bench';
+import { describeReport, runFaults } from './harness.js';
+
+const env = process.env;
+const options = {
+  seed: Number(env.FAULTS_SEED ?? Date.now() % 1_000_000),
+  durationS: Number(env.FAULTS_DURATION_S ?? 300),
+  rows: Number(env.FAULTS_ROWS ?? 1000),
+  writesPerSec: Number(env.FAULTS_RATE ?? 200),
+  readers: Number(env.FAULTS_READERS ?? 6),
+  runtime: env.FAULTS_RUNTIME === 'dist' ? ('dist' as const) : ('tsx' as const),
+};
+for (const [name, value] of Object.entries(options)) {
+  if (typeof value === 'number' && !(Number.isInteger(value) && value > 0)) {
+    throw new RangeError(`fault run setting ${name} must be a positive integer, got ${value} (check the FAULTS_* variables)`);
+  }
+}
+
+const report = await runFaults({ ...options, log: (m) => process.stdout.write(`[faults ${new Date().toISOString().slice(11, 19)}] ${m}\n`) });
+const dir = join(REPO_ROOT, 'test-results');
+mkdirSync(dir, { recursive: true });
+writeFileSync(join(dir, 'faults.json'), `${JSON.stringify(report, null, 2)}\n`);
+process.stdout.write(`\n${describeReport(report)}\n(full report: test-results/faults.json)\n`);
+if (report.stale.length > 0) {
+  process.stdout.write(`STALE: ${JSON.stringify(report.stale.slice(0, 20))}\n`);
+  process.exitCode = 1;
+}
