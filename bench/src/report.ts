@@ -29,6 +29,13 @@ export function markdownReport(r: BenchResults): string {
       r.latency.map((s) => [s.offeredPerSec, n(s.achievedPerSec), s.commits, s.unobserved, n(s.p50), n(s.p95), n(s.p99), n(s.max)]),
     ),
     '',
+    'Where the time goes, from evictd\'s own histograms over each step (p99 is the upper bound of the histogram bucket holding it):',
+    '',
+    table(
+      ['offered txn/s', 'commit → Kafka ack, mean', 'p99 ≤', 'commit → Redis delete, mean', 'p99 ≤'],
+      r.latency.flatMap((s) => (s.stages ? [[s.offeredPerSec, n(s.stages.commitToKafkaMeanMs), n(s.stages.commitToKafkaP99Ms), n(s.stages.commitToDeleteMeanMs), n(s.stages.commitToDeleteP99Ms)]] : [])),
+    ),
+    '',
     '**Throughput, resources, raw limits**',
     '',
     table(

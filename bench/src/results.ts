@@ -13,6 +13,16 @@ export interface LatencyStep {
   p99: number;
   max: number;
   mean: number;
+  /** evictd's own histograms over the step (bucket bounds, ms; source.ts_ms has 1 ms resolution). */
+  stages?: StageTimes;
+}
+
+export interface StageTimes {
+  commitToKafkaMeanMs: number;
+  /** Upper bound of the histogram bucket holding the 99th percentile. */
+  commitToKafkaP99Ms: number;
+  commitToDeleteMeanMs: number;
+  commitToDeleteP99Ms: number;
 }
 
 export interface ProcessUsage {

@@ -19,8 +19,9 @@ import { observeKeyspace } from './observer.js';
 import { watchProcess } from './proc.js';
 import { createRawSlot, dropRawSlot, kafkaRates, pgDecodeSeconds, redisUnlinkRate } from './probes.js';
 import { topFrames, type CpuProfile } from './profile.js';
+import { bucketQuantile, histogramDelta, parseHistogram, scrape } from './metrics.js';
 import { markdownReport, TARGETS } from './report.js';
-import type { BenchResults, LatencyStep, ProcessUsage, ThroughputRun } from './results.js';
+import type { BenchResults, LatencyStep, ProcessUsage, StageTimes, ThroughputRun } from './results.js';
 import { round, summarize } from './stats.js';
 import { benchTable, bulkUpdates, createTable, pacedUpdates, wallNow } from './workload.js';
 import { updateReadme } from './readme.js';
@@ -79,6 +80,29 @@ function watchPhase(phase: string, processes: readonly EvictdProcess[]): () => P
   return () => watchers.map(({ name, w }) => ({ process: name, phase, ...w.stop() }));
 }
 
+const STAGE_HISTOGRAMS = { publish: 'evictd_publish_commit_to_kafka_seconds', invalidate: 'evictd_invalidate_commit_to_delete_seconds' } as const;
+
+/** Scrapes both processes' stage histograms now; the returned function gives the stage times since. */
+async function stagesSince(publisher: EvictdProcess, invalidator: EvictdProcess): Promise<() => Promise<StageTimes | undefined>> {
+  const read = async () => ({
+    kafka: parseHistogram(await scrape(publisher.metricsUrl), STAGE_HISTOGRAMS.publish),
+    delete: parseHistogram(await scrape(invalidator.metricsUrl), STAGE_HISTOGRAMS.invalidate),
+  });
+  const before = await read().catch(() => undefined);
+  return async () => {
+    const after = await read().catch(() => undefined);
+    if (!before || !after?.kafka || !after.delete) return undefined;
+    const kafka = histogramDelta(before.kafka, after.kafka);
+    const del = histogramDelta(before.delete, after.delete);
+    return {
+      commitToKafkaMeanMs: (1000 * kafka.sum) / kafka.count,
+      commitToKafkaP99Ms: 1000 * bucketQuantile(kafka, 0.99),
+      commitToDeleteMeanMs: (1000 * del.sum) / del.count,
+      commitToDeleteP99Ms: 1000 * bucketQuantile(del, 0.99),
+    };
+  };
+}
+
 function newestProfile(dir: string): CpuProfile | undefined {
   if (!existsSync(dir)) return undefined;
   const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
@@ -120,10 +144,10 @@ async function main(): Promise<void> {
     log(`filling ${table.name} with ${rows} rows`);
     await createTable(pool, table, rows);
 
-    const config = async (command: 'publish' | 'invalidate') =>
+    const config = async () =>
       pipelineConfig({ env: stack.env, name: NAME, tables: { [table.name]: { keys: [`${KEY_PREFIX}{id}`] } }, httpPort: await freePort() });
-    const publisher = evictdProcess({ command: 'publish', config: await config('publish'), dir: work, runtime, cpuProfile: settings.profile });
-    const invalidator = evictdProcess({ command: 'invalidate', config: await config('invalidate'), dir: work, runtime, cpuProfile: settings.profile });
+    const publisher = evictdProcess({ command: 'publish', config: await config(), dir: work, runtime, cpuProfile: settings.profile });
+    const invalidator = evictdProcess({ command: 'invalidate', config: await config(), dir: work, runtime, cpuProfile: settings.profile });
     processes.push(publisher, invalidator);
     log(`starting evictd publish and invalidate (${runtime})`);
     await publisher.start();
@@ -153,12 +177,14 @@ async function main(): Promise<void> {
       landings.clear();
       log(`latency at ${rate} txn/s for ${settings.stepSeconds} s`);
       const done = watchPhase(`latency ${rate}/s`, processes);
+      const stages = await stagesSince(publisher, invalidator);
       const run = await pacedUpdates(pool, table, ids, rate, Math.min(16, Math.max(2, Math.ceil(rate / 500))));
       await waitUntil(`deletions at ${rate}/s`, () => landings.count >= ids.length, 15_000).catch((err: Error) => log(err.message));
       processUsage.push(...done());
+      const stageTimes = await stages();
       const match = matchLandings(run.commits, landings.map);
       const s = summarize(match.latencies);
-      latency.push({ offeredPerSec: rate, achievedPerSec: round(run.achievedPerSec), commits: ids.length, unobserved: match.unmatched, p50: s.p50, p95: s.p95, p99: s.p99, max: s.max, mean: s.mean });
+      latency.push({ offeredPerSec: rate, achievedPerSec: round(run.achievedPerSec), commits: ids.length, unobserved: match.unmatched, p50: s.p50, p95: s.p95, p99: s.p99, max: s.max, mean: s.mean, ...(stageTimes ? { stages: stageTimes } : {}) });
       log(`  p50 ${round(s.p50)} ms, p99 ${round(s.p99)} ms, max ${round(s.max)} ms, achieved ${round(run.achievedPerSec)}/s, unobserved ${match.unmatched}`);
     }
 

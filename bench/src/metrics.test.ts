@@ -1,0 +1,41 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { bucketQuantile, histogramDelta, parseHistogram } from './metrics.js';
+
+const text = (n: number) => `# HELP lag_seconds x
+# TYPE lag_seconds histogram
+lag_seconds_bucket{le="0.005",service="evictd"} ${n}
+lag_seconds_bucket{le="0.01",service="evictd"} ${2 * n}
+lag_seconds_bucket{le="+Inf",service="evictd"} ${3 * n}
+lag_seconds_sum{service="evictd"} ${0.02 * n}
+lag_seconds_count{service="evictd"} ${3 * n}
+other_total 5
+`;
+
+test('a histogram is read with its buckets in order, +Inf last', () => {
+  assert.deepEqual(parseHistogram(text(10), 'lag_seconds'), {
+    buckets: [
+      { le: 0.005, count: 10 },
+      { le: 0.01, count: 20 },
+      { le: Infinity, count: 30 },
+    ],
+    sum: 0.2,
+    count: 30,
+  });
+  assert.equal(parseHistogram(text(1), 'missing_seconds'), undefined);
+});
+
+test('the delta between two scrapes holds only what happened in between', () => {
+  const d = histogramDelta(parseHistogram(text(10), 'lag_seconds'), parseHistogram(text(30), 'lag_seconds')!);
+  assert.deepEqual(d.buckets.map((b) => b.count), [20, 40, 60]);
+  assert.equal(d.count, 60);
+  assert.ok(Math.abs(d.sum - 0.4) < 1e-9);
+});
+
+test('bucketQuantile answers with the bucket bound that holds the quantile', () => {
+  const h = parseHistogram(text(10), 'lag_seconds')!;
+  assert.equal(bucketQuantile(h, 0.3), 0.005);
+  assert.equal(bucketQuantile(h, 0.5), 0.01);
+  assert.equal(bucketQuantile(h, 0.99), Infinity);
+  assert.ok(Number.isNaN(bucketQuantile({ buckets: [], sum: 0, count: 0 }, 0.5)));
+});
