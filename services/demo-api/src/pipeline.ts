@@ -7,6 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { parseDemoConfig } from './config.js';
+import { createDemoLogger, startDemoApi, type DemoApi } from './server.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const DEMO_RULES_FILE = fileURLToPath(new URL('../demo/evictd.yaml', import.meta.url));
@@ -100,6 +102,70 @@ export async function startEvictd(options: StartEvictdOptions): Promise<EvictdCh
     throw err;
   }
   return { pid: child.pid!, url: url!, recentOutput, stop };
+}
+
+export interface StartDemoOptions {
+  /**
+   * The environment of both the API (see config.ts) and `evictd run`: DATABASE_URL, KAFKA_BROKERS,
+   * REDIS_URL, and the names the rules file shares with the API (EVICTD_TOPIC_PREFIX,
+   * EVICTD_KEY_PREFIX) or defaults for one demo per database (EVICTD_SLOT, EVICTD_PUBLICATION,
+   * EVICTD_GROUP_ID). A busy PORT falls back to a free one.
+   */
+  env: Readonly<Record<string, string | undefined>>;
+  onEvictdOutput?: (line: string) => void;
+}
+
+export interface RunningDemo {
+  api: DemoApi;
+  evictd: EvictdChild;
+  /** False when the API's change consumer did not come up (the page then shows no timeline). */
+  timelineReady: boolean;
+  /** API first, then evictd (it flushes and acknowledges before it exits). */
+  stop(): Promise<void>;
+}
+
+const TIMELINE_READY_TIMEOUT_MS = 60_000;
+
+/** Schema and seed, `evictd run` with the demo rules, then the demo API; resolves when all are healthy. */
+export async function startDemo(options: StartDemoOptions): Promise<RunningDemo> {
+  const config = parseDemoConfig(options.env);
+  const logger = createDemoLogger(config);
+  await applyDemoSchema(config.databaseUrl);
+  const evictdEnv = Object.fromEntries(Object.entries(options.env).filter((e): e is [string, string] => e[1] !== undefined));
+  const evictd = await startEvictd({ env: evictdEnv, ...(options.onEvictdOutput ? { onOutput: options.onEvictdOutput } : {}) });
+  let api: DemoApi;
+  try {
+    api = await startDemoApi(config, logger).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      logger.warn({ port: config.port }, 'port busy: using a free port instead');
+      return startDemoApi({ ...config, port: 0 }, logger);
+    });
+  } catch (err) {
+    await evictd.stop();
+    throw err;
+  }
+  const timelineReady = await waitForTimeline(api);
+  return {
+    api,
+    evictd,
+    timelineReady,
+    async stop() {
+      await api.close();
+      await evictd.stop();
+    },
+  };
+}
+
+/** The API serves at once; its timeline needs its change consumer in place (offsets resolved). */
+async function waitForTimeline(api: DemoApi): Promise<boolean> {
+  const deadline = Date.now() + TIMELINE_READY_TIMEOUT_MS;
+  for (;;) {
+    const { detail } = await api.health();
+    const state = (detail.timeline as { changeFeed?: string } | undefined)?.changeFeed;
+    if (state === 'ready') return true;
+    if (state === 'failed' || Date.now() > deadline) return false;
+    await sleep(50);
+  }
 }
 
 /** The /metrics URL from evictd's "evictd running" log line. */

@@ -1,0 +1,139 @@
+// The demo API on the real pipeline: Postgres -> `evictd run` (child process) -> Kafka -> Redis,
+// and the API reading cache-aside through @evictd/cache. The API never touches the cache on writes,
+// so every fresh value after a change below is evictd's doing.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import pg from 'pg';
+import { waitFor } from '../support/index.js';
+import { call, startDemoUnderTest, type DemoUnderTest } from './demo-helpers.js';
+
+interface Product {
+  id: number;
+  name: string;
+  price: string;
+  category_id: number;
+}
+
+let demo: DemoUnderTest;
+let base: string;
+
+before(async () => {
+  demo = await startDemoUnderTest('demo_api', 11);
+  base = demo.url;
+});
+
+after(async () => {
+  await demo?.cleanup();
+});
+
+const json = (method: string, body: string, contentType = 'application/json'): RequestInit => ({ method, body, headers: { 'content-type': contentType } });
+
+test('bad ids and bodies get 400 with the reason', async () => {
+  const cases: Array<[string, RequestInit, RegExp]> = [
+    ['/products/abc', {}, /product id must be a positive integer.*"abc"/],
+    ['/products/0', {}, /product id must be a positive integer/],
+    ['/products/1%20OR%201=1', {}, /product id must be a positive integer/],
+    ['/categories/-2/products', {}, /category id must be a positive integer/],
+    ['/products/x', json('PUT', '{"price":"1.00"}'), /product id must be a positive integer/],
+    ['/products/1', json('PUT', '{"price":'), /body is not valid JSON/],
+    ['/products/1', json('PUT', 'price=1', 'application/x-www-form-urlencoded'), /content-type: application\/json/],
+    ['/products/1', json('PUT', '{}'), /at least one of name, description, price, category_id/],
+    ['/products/1', json('PUT', '{"price":-3}'), /price must be a non-negative amount/],
+    ['/products/1', json('PUT', '{"sku":"x"}'), /unknown field\(s\) sku/],
+    ['/products/1', json('PUT', '{"category_id":999}'), /category_id 999 does not exist/],
+    ['/another-app/products/abc/price', { method: 'POST' }, /product id must be a positive integer/],
+  ];
+  for (const [path, init, reason] of cases) {
+    const res = await call<{ error: string }>(base + path, init);
+    assert.equal(res.status, 400, `${init.method ?? 'GET'} ${path}: ${JSON.stringify(res.body)}`);
+    assert.match(res.body.error, reason, `${init.method ?? 'GET'} ${path}`);
+  }
+  assert.equal((await call(`${base}/products/999999`)).status, 404);
+  assert.equal((await call(`${base}/products/1`, { method: 'DELETE' })).status, 405);
+  // Nothing above reached the database.
+  assert.equal((await call<Product>(`${base}/products/1`)).body.price, '14.50');
+});
+
+test('the first read is a MISS, the next one a HIT with the same value, and /metrics counts both', async () => {
+  const first = await call<Product>(`${base}/products/7`);
+  const second = await call<Product>(`${base}/products/7`);
+  assert.equal(first.status, 200);
+  assert.equal(first.cache, 'MISS');
+  assert.equal(second.cache, 'HIT');
+  assert.deepEqual(second.body, first.body);
+  assert.deepEqual(first.body, { id: 7, name: 'Earl Grey', description: 'Black tea, bergamot, 100 g', price: '7.90', category_id: 2 });
+
+  const list = await call<Product[]>(`${base}/categories/2/products`);
+  assert.equal(list.cache, 'MISS');
+  assert.deepEqual(list.body.map((p) => p.id), [5, 6, 7, 8]);
+  assert.equal((await call(`${base}/categories/2/products`)).cache, 'HIT');
+
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  assert.match(metrics, /^demo_api_cache_hits_total\{[^}]*\} [1-9]/m);
+  assert.match(metrics, /^demo_api_cache_misses_total\{[^}]*\} [1-9]/m);
+  assert.match(metrics, /^demo_api_http_request_duration_seconds_count\{[^}]*route="\/products\/:id"[^}]*\} [1-9]/m);
+});
+
+test('after a direct SQL update by another app, the next read returns the new value', async () => {
+  const cached = await call<Product>(`${base}/products/2`);
+  assert.equal((await call<Product>(`${base}/products/2`)).cache, 'HIT');
+
+  const other = new pg.Client({ connectionString: demo.databaseUrl });
+  await other.connect();
+  const { rows } = await other.query<{ price: string }>('UPDATE products SET price = price + 1.11 WHERE id = 2 RETURNING price::text AS price');
+  await other.end();
+  const newPrice = rows[0]!.price;
+  assert.notEqual(newPrice, cached.body.price);
+
+  // Until evictd's invalidation lands the cached value is served; the new one can only come from a load.
+  const fresh = await waitFor(
+    async () => {
+      const res = await call<Product>(`${base}/products/2`);
+      return res.body.price === newPrice ? res : undefined;
+    },
+    { timeoutMs: 20_000, what: 'the new price of product 2 through the API' },
+  );
+  assert.equal(fresh.cache, 'MISS');
+  assert.equal((await call<Product>(`${base}/products/2`)).cache, 'HIT');
+});
+
+test('"another app" changes a price over its own connection, and the API follows', async () => {
+  await call(`${base}/products/9`);
+  const res = await call<{ product: Product; sql: string }>(`${base}/another-app/products/9/price`, { method: 'POST' });
+  assert.equal(res.status, 200);
+  assert.match(res.body.sql, /^UPDATE products SET price = price [+-] \d+\.\d\d WHERE id = 9$/);
+  assert.notEqual(res.body.product.price, '24.00');
+  await waitFor(async () => (await call<Product>(`${base}/products/9`)).body.price === res.body.product.price, {
+    timeoutMs: 20_000,
+    what: 'the price set by "another app" through the API',
+  });
+});
+
+test('moving a product to another category through PUT refreshes both category lists (old tag too)', async () => {
+  const ids = async (category: number) => (await call<Product[]>(`${base}/categories/${category}/products`)).body.map((p) => p.id);
+  assert.deepEqual(await ids(1), [1, 2, 3, 4]);
+  assert.deepEqual(await ids(3), [9, 10, 11, 12]);
+
+  const put = await call<Product>(`${base}/products/4`, json('PUT', JSON.stringify({ category_id: 3, name: 'Decaf Peru (gear shelf)' })));
+  assert.equal(put.status, 200);
+  assert.equal(put.body.category_id, 3);
+
+  await waitFor(async () => (await ids(1)).join() === '1,2,3' && (await ids(3)).join() === '4,9,10,11,12', {
+    timeoutMs: 20_000,
+    what: 'category 1 without and category 3 with product 4',
+  });
+  assert.equal((await call<Product>(`${base}/products/4`)).body.name, 'Decaf Peru (gear shelf)');
+});
+
+test('/healthz checks Postgres and Redis and reports the timeline feeds', async () => {
+  const res = await call<{ ok: boolean; detail: Record<string, unknown> }>(`${base}/healthz`);
+  assert.equal(res.status, 200);
+  assert.equal(res.body.ok, true);
+  assert.equal(res.body.detail.postgres, 'ok');
+  assert.equal(res.body.detail.redis, 'ok');
+  assert.deepEqual(res.body.detail.timeline, {
+    changeFeed: 'ready',
+    topics: [`${demo.ns}.public.products`, `${demo.ns}.public.categories`],
+    keyspaceNotifications: true,
+  });
+});
