@@ -104,6 +104,7 @@ export function kafkaServer(root: string, brokerPort: number, controllerPort: nu
     dataDir,
     command: java,
     args: [...JVM_OPTIONS, '-cp', classpath, 'kafka.Kafka', properties],
+    ports: [brokerPort, controllerPort],
     stopSignal: 'SIGTERM',
     stopTimeoutMs: 30_000,
     readyTimeoutMs,

@@ -59,6 +59,7 @@ export function postgresServer(root: string, port: number, readyTimeoutMs: numbe
     command: bins.postgres,
     args: ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', socketDir],
     user,
+    ports: [port],
     stopSignal: 'SIGINT', // "fast" shutdown: does not wait for replication clients to go away
     stopTimeoutMs: 20_000,
     readyTimeoutMs,

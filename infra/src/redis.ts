@@ -21,6 +21,7 @@ export function redisServer(root: string, port: number, readyTimeoutMs: number):
     dataDir: home,
     command,
     args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', home, '--daemonize', 'no', '--protected-mode', 'yes'],
+    ports: [port],
     stopSignal: 'SIGTERM',
     stopTimeoutMs: 10_000,
     readyTimeoutMs,

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readdirSync, readSync, fstatSync } from 'node:fs';
+import { portIsFree } from './ports.js';
 import { serversChanged } from './teardown.js';
 import { waitFor } from './wait.js';
 
@@ -38,6 +39,8 @@ export interface ServerSpec {
   stopSignal: NodeJS.Signals;
   stopTimeoutMs: number;
   readyTimeoutMs: number;
+  /** Every port the server binds (Kafka: broker and controller); checked free before spawning. */
+  ports: number[];
   /** One readiness probe: resolves truthy once the server really answers. */
   probe: () => Promise<boolean>;
 }
@@ -153,6 +156,11 @@ export class ManagedServer implements ServerHandle {
   async start(): Promise<void> {
     const spec = this.#spec;
     if (this.running) throw new Error(`${spec.name} is already running (pid ${this.pid})`);
+    for (const port of spec.ports) {
+      if (!(await portIsFree(port))) {
+        throw new Error(`${spec.name} cannot start: 127.0.0.1:${port} is already in use (a server left running from ${spec.dataDir}? another program?)`);
+      }
+    }
     const log = openSync(spec.logFile, 'a');
     let child: ChildProcess;
     try {
@@ -188,6 +196,7 @@ export class ManagedServer implements ServerHandle {
         intervalMs: 100,
         signal: exited.signal,
       });
+      if (!this.running) throw new Error('it exited right after answering');
     } catch (err) {
       await this.kill();
       const reason = err instanceof Error ? err.message : String(err);
