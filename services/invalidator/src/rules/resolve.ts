@@ -48,6 +48,7 @@ function changed(column: string, change: RowChange): boolean {
   if (after === null || !Object.hasOwn(after, column)) return true;
   if (after[column] === TOAST_UNAVAILABLE) return false;
   const old = oldValue(column, change);
+  if (old === after[column]) return false;
   return old === UNKNOWN || !isDeepStrictEqual(old, after[column]);
 }
 

@@ -1,0 +1,70 @@
+// Two invalidators join the same consumer group while events flow: partitions move between them
+// mid-stream, and still every event is applied and every offset committed.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { stackEnv, uniqueName, waitFor } from '../support/index.js';
+import type { Role } from '../../services/invalidator/src/roles/role.js';
+import { changeEvent, invalidatorConfig, startInvalidator, testKafka } from './invalidate-helpers.js';
+
+const EVENTS = 6_000;
+const env = stackEnv();
+const ns = uniqueName('inv_rebalance');
+const topic = `${ns}.public.products`;
+const config = invalidatorConfig(env, ns);
+const kafka = testKafka(env);
+const redis = new Redis(env.REDIS_URL);
+const roles: Role[] = [];
+const key = (id: number) => `${ns}:product:${id}`;
+
+after(async () => {
+  for (const role of roles) await role.stop();
+  redis.disconnect();
+});
+
+async function remaining(): Promise<number> {
+  let count = 0;
+  for (let i = 0; i < EVENTS; i += 1000) count += await redis.exists(...Array.from({ length: 1000 }, (_, j) => key(i + j)));
+  return count;
+}
+
+test('a second member joining mid-stream takes partitions over without losing an event', async () => {
+  for (let i = 0; i < EVENTS; i += 1000) await redis.mset(...Array.from({ length: 1000 }, (_, j) => [key(i + j), 'cached']).flat());
+  const producer = kafka.producer();
+  await producer.connect();
+  const send = async (from: number, to: number) => {
+    for (let start = from; start < to; start += 500) {
+      const messages = Array.from({ length: Math.min(500, to - start) }, (_, j) => {
+        const id = start + j;
+        return { key: JSON.stringify({ id }), value: JSON.stringify(changeEvent('u', 'public.products', { id, name: 'a', price: '1', category_id: 1 }, { id, name: 'b', price: '1', category_id: 1 })) };
+      });
+      await producer.send({ topic, acks: -1, messages });
+    }
+  };
+  try {
+    roles.push((await startInvalidator(config)).role);
+    await send(0, EVENTS / 2);
+    await waitFor(async () => (await remaining()) < EVENTS, { timeoutMs: 30_000, what: 'the first member applying events' });
+    // Joins while the first member may still be busy: the group rebalances under load.
+    const second = await startInvalidator(config);
+    roles.push(second.role);
+    await send(EVENTS / 2, EVENTS);
+    await waitFor(async () => (await remaining()) === 0, { timeoutMs: 60_000, what: 'every key deleted' });
+    assert.match(await second.metrics(), /evictd_invalidate_events_total\{[^}]*outcome="invalidated"[^}]*\} [1-9]/, 'the second member applied events too');
+  } finally {
+    await producer.disconnect();
+  }
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(topic);
+    await waitFor(async () => {
+      const [committed] = await admin.fetchOffsets({ groupId: config.invalidate.groupId, topics: [topic] });
+      return ends.every((e) => e.offset === '0' || committed?.partitions.find((p) => p.partition === e.partition)?.offset === e.offset);
+    }, { timeoutMs: 30_000, what: 'offsets committed to the end by the group' });
+    const groups = await admin.describeGroups([config.invalidate.groupId]);
+    assert.equal(groups.groups[0]?.members.length, 2, 'both members share the group');
+  } finally {
+    await admin.disconnect();
+  }
+});
