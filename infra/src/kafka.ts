@@ -129,13 +129,19 @@ export function kafkaServer(root: string, brokerPort: number, controllerPort: nu
   return { server, brokers: `127.0.0.1:${brokerPort}`, init };
 }
 
-/** Ready = the broker answers metadata and has registered itself with the controller. */
+/**
+ * Ready = the broker answers metadata, has registered with the controller, and its group
+ * coordinator answers (after a restart it loads __consumer_offsets first; on a fresh broker this
+ * creates that topic, which the first consumer group would otherwise wait for).
+ */
 export async function brokerAnswers(broker: string): Promise<boolean> {
   const admin = new Kafka({ clientId: 'evictd-stack-probe', brokers: [broker], logLevel: logLevel.NOTHING, connectionTimeout: 1000, retry: { retries: 0 } }).admin();
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
-    return cluster.brokers.length > 0 && cluster.controller !== null;
+    if (cluster.brokers.length === 0 || cluster.controller === null) return false;
+    await admin.describeGroups(['evictd-stack-probe']);
+    return true;
   } finally {
     await admin.disconnect().catch(() => {});
   }
