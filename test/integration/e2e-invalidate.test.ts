@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createRedisLayout } from '@evictd/schemas';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
-import { testKafka } from './invalidate-helpers.js';
+import { cacheFixture, testKafka, waitCommittedToEnd } from './invalidate-helpers.js';
 import { dropSlot } from './publish-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -77,35 +77,13 @@ after(async () => {
   redis.disconnect();
 });
 
-async function setAll(names: string[]): Promise<void> {
-  await redis.mset(...names.flatMap((n) => [n, 'cached']));
-}
+const { setAll, gone, tagged: tagSet } = cacheFixture(redis, layout);
+const tagged = (tag: string, members: string[]) => tagSet(key(tag), members);
 
-async function tagged(tag: string, members: string[]): Promise<void> {
-  await setAll(members);
-  await redis.sadd(layout.tagSetKey(key(tag)), ...members);
-}
-
-async function gone(names: string[]): Promise<void> {
-  await waitFor(async () => (await redis.exists(...names)) === 0, { timeoutMs: 30_000, what: `keys ${names.join(', ')} deleted` });
-}
-
-/** Waits until the invalidator committed every event published so far (end offsets grew past `since`). */
+/** Waits until the invalidator committed every event published so far (the event count grew past `since`). */
 async function allApplied(since: number): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const ends = await waitFor(async () => {
-      const offsets = await admin.fetchTopicOffsets(topic);
-      return offsets.reduce((n, p) => n + Number(p.offset), 0) > since && offsets;
-    }, { timeoutMs: 30_000, what: 'the change to reach Kafka' });
-    await waitFor(async () => {
-      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      return ends.every((e) => e.offset === '0' || committed?.partitions.find((p) => p.partition === e.partition)?.offset === e.offset);
-    }, { timeoutMs: 30_000, what: 'the invalidator to commit everything published' });
-  } finally {
-    await admin.disconnect();
-  }
+  await waitFor(async () => (await publishedCount()) > since, { timeoutMs: 30_000, what: 'the change to reach Kafka' });
+  await waitCommittedToEnd(kafka, groupId, topic);
 }
 
 async function publishedCount(): Promise<number> {

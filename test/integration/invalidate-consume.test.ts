@@ -7,7 +7,7 @@ import type { Consumer, Producer } from 'kafkajs';
 import { createRedisLayout } from '@evictd/schemas';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
 import type { Role } from '../../services/invalidator/src/roles/role.js';
-import { changeEvent, invalidatorConfig, produce, startInvalidator, testKafka } from './invalidate-helpers.js';
+import { cacheFixture, changeEvent, invalidatorConfig, produce, startInvalidator, testKafka, waitCommittedToEnd } from './invalidate-helpers.js';
 
 const env = stackEnv();
 const ns = uniqueName('inv_consume');
@@ -16,13 +16,13 @@ const topic = `${ns}.public.products`;
 const layout = createRedisLayout({ keyPrefix: `${ns}:` });
 const kafka = testKafka(env);
 const key = (name: string) => `${ns}:${name}`;
-let redis: Redis;
+const redis = new Redis(env.REDIS_URL);
+const { setAll, gone, tagged: tagSet } = cacheFixture(redis, layout);
 let producer: Producer;
 let role: Role;
 let metrics: () => Promise<string>;
 
 before(async () => {
-  redis = new Redis(env.REDIS_URL);
   producer = kafka.producer();
   await producer.connect();
   ({ role, metrics } = await startInvalidator(config));
@@ -36,19 +36,7 @@ after(async () => {
 
 const row = (id: number, over: Record<string, unknown> = {}) => ({ id, name: `p${id}`, price: '1.00', category_id: 1, stock: 5, ...over });
 
-async function setAll(names: string[]): Promise<void> {
-  await redis.mset(...names.flatMap((n) => [n, 'cached']));
-}
-
-/** Fills a tag set the way the cache client does (members are app keys). */
-async function tagged(tag: string, members: string[]): Promise<void> {
-  await setAll(members);
-  await redis.sadd(layout.tagSetKey(key(tag)), ...members);
-}
-
-async function gone(names: string[]): Promise<void> {
-  await waitFor(async () => (await redis.exists(...names)) === 0, { timeoutMs: 20_000, what: `keys ${names.join(', ')} deleted` });
-}
+const tagged = (tag: string, members: string[]) => tagSet(key(tag), members);
 
 test('an UPDATE removes the mapped keys and the members of the old and the new tag, and writes markers', async () => {
   const keys = [key('product:1'), key('product:1:detail')];
@@ -138,20 +126,7 @@ test('tombstones are skipped, and offsets are committed up to the end of the top
     { key: { id: 40 }, value: changeEvent('c', 'public.products', null, row(40)) },
   ]);
   await gone([key('product:40')]);
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [end] = (await admin.fetchTopicOffsets(topic)).filter((p) => p.partition === 0);
-    await waitFor(
-      async () => {
-        const [committed] = await admin.fetchOffsets({ groupId: config.invalidate.groupId, topics: [topic] });
-        return committed?.partitions.find((p) => p.partition === 0)?.offset === end?.offset;
-      },
-      { timeoutMs: 20_000, what: 'offset committed to the end of partition 0' },
-    );
-  } finally {
-    await admin.disconnect();
-  }
+  await waitCommittedToEnd(kafka, config.invalidate.groupId, topic);
   const text = await metrics();
   assert.match(text, /evictd_invalidate_events_total\{table="public\.products",op="u",outcome="filtered"\} 1/);
   assert.match(text, /evictd_invalidate_commit_to_delete_seconds_count \d+/);

@@ -1,13 +1,14 @@
 // Shared by the invalidate-*.test.ts files: a config per test file, the role started in-process,
 // and change events written to Kafka in evictd's envelope.
+import type { Redis } from 'ioredis';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import type { ChangeEvent, Op, RowImage } from '@evictd/schemas';
+import type { ChangeEvent, Op, RedisLayout, RowImage } from '@evictd/schemas';
 import { parseConfig, type EvictdConfig } from '../../services/invalidator/src/config/index.js';
 import { createLogger } from '../../services/invalidator/src/observability/log.js';
 import { createRegistry } from '../../services/invalidator/src/observability/metrics.js';
 import { start } from '../../services/invalidator/src/roles/invalidate.js';
 import type { Role } from '../../services/invalidator/src/roles/role.js';
-import type { StackEnv } from '../support/index.js';
+import { waitFor, type StackEnv } from '../support/index.js';
 
 /** App keys of a test file live under `ns:`; evictd's own keys under `ns:` as keyPrefix too. */
 export function invalidatorConfig(env: StackEnv, ns: string, extra = ''): EvictdConfig {
@@ -50,4 +51,43 @@ export function changeEvent(op: Op, table: string, before: RowImage | null, afte
 export async function produce(producer: Producer, topic: string, messages: Array<{ key: unknown; value: unknown }>, partition = 0): Promise<void> {
   const encode = (v: unknown) => (v === null ? null : typeof v === 'string' || Buffer.isBuffer(v) ? v : JSON.stringify(v));
   await producer.send({ topic, acks: -1, messages: messages.map((m) => ({ partition, key: encode(m.key), value: encode(m.value) })) });
+}
+
+/** Cache entries as the app would leave them: plain keys, and tag sets the way the cache client fills them. */
+export function cacheFixture(redis: Redis, layout: RedisLayout) {
+  const setAll = async (names: readonly string[]) => {
+    await redis.mset(...names.flatMap((n) => [n, 'cached']));
+  };
+  return {
+    setAll,
+    async tagged(tag: string, members: string[]): Promise<void> {
+      await setAll(members);
+      await redis.sadd(layout.tagSetKey(tag), ...members);
+    },
+    async gone(names: readonly string[], timeoutMs = 30_000): Promise<void> {
+      await waitFor(async () => (await redis.exists(...names)) === 0, { timeoutMs, what: `keys ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''} deleted` });
+    },
+  };
+}
+
+/** How many of the names exist (checked in slices, for large sets). */
+export async function countExisting(redis: Redis, names: readonly string[]): Promise<number> {
+  let count = 0;
+  for (let i = 0; i < names.length; i += 1000) count += await redis.exists(...names.slice(i, i + 1000));
+  return count;
+}
+
+/** Waits until the group committed every partition of the topic up to its current end (empty partitions count as done). */
+export async function waitCommittedToEnd(kafka: Kafka, groupId: string, topic: string, timeoutMs = 30_000): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(topic);
+    await waitFor(async () => {
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return ends.every((e) => e.offset === '0' || committed?.partitions.find((p) => p.partition === e.partition)?.offset === e.offset);
+    }, { timeoutMs, what: `group ${groupId} to commit ${topic} to its end` });
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import type { Producer } from 'kafkajs';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
 import type { Role } from '../../services/invalidator/src/roles/role.js';
-import { changeEvent, invalidatorConfig, startInvalidator, testKafka } from './invalidate-helpers.js';
+import { changeEvent, countExisting, invalidatorConfig, startInvalidator, testKafka, waitCommittedToEnd } from './invalidate-helpers.js';
 
 const UPDATES = 10_000;
 const env = stackEnv();
@@ -68,14 +68,8 @@ after(async () => {
 const key = (id: number) => `${ns}:product:${id}`;
 const topic = `${ns}.public.products`;
 
-async function remaining(): Promise<number> {
-  let count = 0;
-  for (let i = 0; i < UPDATES; i += 1000) {
-    const ids = Array.from({ length: Math.min(1000, UPDATES - i) }, (_, j) => key(i + j));
-    count += await redis.exists(...ids);
-  }
-  return count;
-}
+const allKeys = Array.from({ length: UPDATES }, (_, id) => key(id));
+const remaining = () => countExisting(redis, allKeys);
 
 async function sendUpdates(from: number, to: number): Promise<void> {
   for (let start = from; start < to; start += 500) {
@@ -113,19 +107,6 @@ test('no update is skipped while Redis is down: every key written before its upd
   await waitFor(async () => (await remaining()) === 0, { timeoutMs: 120_000, what: 'every updated key deleted after the restart' });
 
   // Everything applied was committed, up to the end of each partition.
-  const admin = testKafka(env).admin();
-  await admin.connect();
-  try {
-    const ends = await admin.fetchTopicOffsets(topic);
-    await waitFor(
-      async () => {
-        const [committed] = await admin.fetchOffsets({ groupId: config.invalidate.groupId, topics: [topic] });
-        return ends.every((e) => e.offset === '0' || committed?.partitions.find((p) => p.partition === e.partition)?.offset === e.offset);
-      },
-      { timeoutMs: 30_000, what: 'offsets committed to the end' },
-    );
-  } finally {
-    await admin.disconnect();
-  }
+  await waitCommittedToEnd(testKafka(env), config.invalidate.groupId, topic);
   assert.equal(role.health().ok, true);
 });
