@@ -1,6 +1,6 @@
 /**
- * Applies a batch's invalidations to Redis: expands globs, then deletes keys and tags with the
- * fenced-fill markers (@evictd/cache's invalidateKeysAndTags). Resolves only once Redis confirmed
+ * Applies a batch's invalidations to Redis: deletes keys and tags, then whatever the globs match
+ * (scanned page by page), with the fenced-fill markers (@evictd/cache's invalidateKeysAndTags). Resolves only once Redis confirmed
  * every deletion; while Redis is unreachable it retries with backoff until it is back or the
  * caller stops, so the consumer never commits past an unconfirmed deletion.
  */
@@ -10,7 +10,7 @@ import type { RedisLayout } from '@evictd/schemas';
 import { EvictdError, describeError } from '../errors.js';
 import { retry } from '../retry.js';
 import type { BatchInvalidation } from './batch.js';
-import { expandGlobs } from './expand.js';
+import { scanPages } from './expand.js';
 
 /** Replies Redis gives while it cannot serve yet (restarting, failing over): retry helps. */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|READONLY|MASTERDOWN|CLUSTERDOWN|NOREPLICAS)\b/;
@@ -44,9 +44,15 @@ export async function applyInvalidations(
   return retry(
     async () => {
       try {
-        const scanned = await expandGlobs(redis, layout, batch.keyGlobs, batch.tagGlobs);
-        const input = { keys: [...batch.keys, ...scanned.keys], tags: [...batch.tags, ...scanned.tags] };
-        return await invalidateKeysAndTags(redis, input, layout);
+        const total = await invalidateKeysAndTags(redis, batch, layout);
+        for await (const page of scanPages(redis, layout, batch.keyGlobs, batch.tagGlobs)) {
+          const result = await invalidateKeysAndTags(redis, page, layout);
+          total.keys += result.keys;
+          total.tags += result.tags;
+          total.tagMembers += result.tagMembers;
+          total.roundTrips += result.roundTrips;
+        }
+        return total;
       } catch (err) {
         throw classifyRedisError(err);
       }

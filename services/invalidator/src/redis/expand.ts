@@ -49,27 +49,24 @@ export function planScans(layout: RedisLayout, keyGlobs: readonly string[], tagG
   ];
 }
 
-/** Runs the scans; returns the application keys and tags they found (distinct). */
-export async function expandGlobs(
+/**
+ * Runs the scans page by page and yields the application keys and tags each page found, so a
+ * TRUNCATE of a table with millions of cached rows is deleted in bounded memory.
+ */
+export async function* scanPages(
   redis: Redis,
   layout: RedisLayout,
   keyGlobs: readonly string[],
   tagGlobs: readonly string[],
-): Promise<{ keys: string[]; tags: string[] }> {
+): AsyncGenerator<{ keys: string[]; tags: string[] }> {
   const own = ownPrefixes(layout);
-  const keys = new Set<string>();
-  const tags = new Set<string>();
   for (const scan of planScans(layout, keyGlobs, tagGlobs)) {
     let cursor = '0';
     do {
       const [next, found] = await redis.scan(cursor, 'MATCH', scan.match, 'COUNT', 1000);
       cursor = next;
-      for (const name of found) {
-        if (scan.yields === 'tag') tags.add(name.slice(scan.strip.length));
-        else if (scan.strip) keys.add(name.slice(scan.strip.length));
-        else if (!own.some((p) => name.startsWith(p))) keys.add(name);
-      }
+      const names = found.filter((name) => scan.strip || !own.some((p) => name.startsWith(p))).map((name) => name.slice(scan.strip.length));
+      if (names.length > 0) yield scan.yields === 'tag' ? { keys: [], tags: names } : { keys: names, tags: [] };
     } while (cursor !== '0');
   }
-  return { keys: [...keys], tags: [...tags] };
 }
