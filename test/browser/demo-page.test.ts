@@ -50,9 +50,30 @@ async function openPage(): Promise<Page> {
   return page;
 }
 
+test('an edit through the API form is invalidated by evictd too and shows up in the table', async () => {
+  const page = await openPage();
+  await page.locator('tr[data-product-id="11"]').click();
+  await page.locator('#edit-name').fill('Burr grinder (refurbished)');
+  await page.locator('#edit-price').fill('59.00');
+  await page.getByRole('button', { name: 'Save via API' }).click();
+  await page.locator('#edit-status.ok').waitFor();
+
+  const entry = page.locator('.entry[data-key="product:11"]').first();
+  await entry.locator('.step[data-step="refilled"].done').waitFor({ timeout: 20_000 });
+  assert.match((await entry.locator('.what').textContent()) ?? '', /name Burr grinder → Burr grinder \(refurbished\), price 89\.00 → 59\.00/);
+  const row = page.locator('tr[data-product-id="11"]');
+  assert.equal((await row.locator('.name').textContent())?.trim(), 'Burr grinder (refurbished)');
+  assert.equal((await row.locator('.price').textContent())?.trim(), '€ 59.00');
+  assert.deepEqual(pageErrors, []);
+  await page.close();
+});
+
 test('clicking "another app" shows the invalidation in the timeline, then the MISS and the fresh price', async () => {
   const page = await openPage();
+  // Read everything again: now served from Redis.
+  await page.getByRole('button', { name: 'Read all again' }).click();
   const row = page.locator('tr[data-product-id="6"]');
+  await row.locator('.badge.hit').waitFor();
   await row.click();
   assert.equal(await page.locator('.another-app .selected-name').textContent(), 'Darjeeling 2nd flush');
   const oldPrice = (await row.locator('.price').textContent())?.trim();
@@ -70,6 +91,8 @@ test('clicking "another app" shows the invalidation in the timeline, then the MI
   // The page reads the product again on its own: a MISS, then the value is cached again.
   await entry.locator('.step[data-step="refilled"].done').waitFor({ timeout: 20_000 });
   await page.locator('tr[data-product-id="6"] .badge.miss').waitFor();
+  // Its category's list was deleted through the tag category:2 and read again too.
+  await page.locator('tr[data-category-id="2"] .badge.miss').waitFor();
   assert.equal((await row.locator('.price').textContent())?.trim(), newPrice);
   assert.match((await page.locator('#headline').textContent()) ?? '', /product:6 invalidated \d+ ms after the commit/);
 
@@ -79,24 +102,6 @@ test('clicking "another app" shows the invalidation in the timeline, then the MI
   mkdirSync(join(ROOT, 'test-results'), { recursive: true });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
   console.log(`screenshot: ${relative(process.cwd(), SCREENSHOT)}`);
-  assert.deepEqual(pageErrors, []);
-  await page.close();
-});
-
-test('an edit through the API form is invalidated by evictd too and shows up in the table', async () => {
-  const page = await openPage();
-  await page.locator('tr[data-product-id="11"]').click();
-  await page.locator('#edit-name').fill('Burr grinder (refurbished)');
-  await page.locator('#edit-price').fill('59.00');
-  await page.getByRole('button', { name: 'Save via API' }).click();
-  await page.locator('#edit-status.ok').waitFor();
-
-  const entry = page.locator('.entry[data-key="product:11"]').first();
-  await entry.locator('.step[data-step="refilled"].done').waitFor({ timeout: 20_000 });
-  assert.match((await entry.locator('.what').textContent()) ?? '', /name Burr grinder → Burr grinder \(refurbished\), price 89\.00 → 59\.00/);
-  const row = page.locator('tr[data-product-id="11"]');
-  assert.equal((await row.locator('.name').textContent())?.trim(), 'Burr grinder (refurbished)');
-  assert.equal((await row.locator('.price').textContent())?.trim(), '€ 59.00');
   assert.deepEqual(pageErrors, []);
   await page.close();
 });

@@ -92,7 +92,7 @@ function renderProducts() {
   for (const category of state.categories) {
     const products = [...state.products.values()].filter((p) => p.product.category_id === category.id).sort((a, b) => a.product.id - b.product.id);
     rows.push(
-      el('tr', { class: 'group' }, el('td', { colspan: '3' }, category.name, el('code', {}, ` category:${category.id}:products`)), el('td', {}, badge(state.lists.get(category.id)))),
+      el('tr', { class: 'group', 'data-category-id': String(category.id) }, el('td', { colspan: '3' }, category.name, el('code', {}, ` category:${category.id}:products`)), el('td', {}, badge(state.lists.get(category.id)))),
     );
     for (const { product, outcome, changed } of products) {
       rows.push(
@@ -173,9 +173,15 @@ function upsertEntry(entry) {
 
 /** Reads what the change invalidated, so the viewer sees MISS and then the fresh value. */
 async function rereadAfterInvalidation(entry) {
-  const lists = new Set(entry.alsoDeleted.map((k) => /^category:(\d+):products$/.exec(k)?.[1]).filter(Boolean).map(Number));
+  // The category lists the row was and is in: their tag was invalidated with the row.
+  const lists = new Set();
   const product = /^product:(\d+)$/.exec(entry.key ?? '');
-  if (product) await readProduct(Number(product[1]));
+  if (product) {
+    const id = Number(product[1]);
+    const before = state.products.get(id)?.product.category_id;
+    await readProduct(id);
+    for (const c of [before, state.products.get(id)?.product.category_id]) if (c !== undefined) lists.add(c);
+  }
   const category = /^category:(\d+)$/.exec(entry.key ?? '');
   if (category) {
     lists.add(Number(category[1]));
