@@ -51,8 +51,12 @@ export interface EvictdProcess {
   readonly logFile: string;
   readonly profileDir: string;
   readonly metricsUrl: string;
-  /** Spawns and resolves once /healthz answers 200 (deadline: timeoutMs). */
+  /** Spawns and resolves once /healthz answers 200 (deadline: timeoutMs; on failure the process is killed). */
   start(timeoutMs?: number): Promise<void>;
+  /** Spawns without waiting (a restart under faults: the process retries its connections itself). */
+  spawn(): void;
+  /** Resolves once /healthz answers 200; rejects at the deadline or if the process exits. */
+  waitHealthy(timeoutMs: number): Promise<void>;
   /** SIGKILL, like a crash; resolves once the process is gone. */
   kill(): Promise<void>;
   /** SIGTERM (clean stop: flush, acknowledge, commit) and wait for the exit. */
@@ -76,7 +80,7 @@ export function evictdProcess(options: EvictdProcessOptions): EvictdProcess {
   for (const name of CONNECTION_ENV) delete env[name]; // the config file says where to connect
   Object.assign(env, options.env);
 
-  async function start(timeoutMs = 60_000): Promise<void> {
+  function spawnChild(): void {
     if (child) throw new Error(`evictd ${command} is already running (pid ${child.pid})`);
     if (runtime === 'dist' && !distAvailable()) throw new Error(`${DIST_CLI} is missing: run \`npm run build\` first`);
     const args = [
@@ -94,13 +98,27 @@ export function evictdProcess(options: EvictdProcessOptions): EvictdProcess {
     void exited.then(() => {
       if (child === proc) child = undefined;
     });
+  }
+
+  async function waitHealthy(timeoutMs: number): Promise<void> {
+    const proc = child;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (child !== proc) throw new Error(`evictd ${command} exited during start-up; see ${logFile}`);
+      if (!proc || child !== proc) throw new Error(`evictd ${command} is not running (exited during start-up?); see ${logFile}`);
       const ok = await fetch(healthUrl, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
       if (ok) return;
       if (Date.now() > deadline) throw new Error(`evictd ${command} not healthy after ${timeoutMs} ms (${healthUrl}); see ${logFile}`);
       await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async function start(timeoutMs = 60_000): Promise<void> {
+    spawnChild();
+    try {
+      await waitHealthy(timeoutMs);
+    } catch (err) {
+      await signal('SIGKILL', 0);
+      throw err;
     }
   }
 
@@ -122,6 +140,8 @@ export function evictdProcess(options: EvictdProcessOptions): EvictdProcess {
     profileDir,
     metricsUrl: `http://127.0.0.1:${options.config.http.port}/metrics`,
     start,
+    spawn: spawnChild,
+    waitHealthy,
     kill: () => signal('SIGKILL', 0),
     stop: (timeoutMs = 30_000) => signal('SIGTERM', timeoutMs),
   };

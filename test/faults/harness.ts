@@ -26,6 +26,7 @@ import {
   pipelineConfig,
   round,
   seededRandom,
+  wallNow,
   shareWithin,
   summarize,
   type Commit,
@@ -43,6 +44,9 @@ export interface FaultRunOptions {
   rows: number;
   writesPerSec: number;
   readers: number;
+  /** Time between fault starts and how long a part stays down, ms (defaults [2000, 7000] and [300, 4000]). */
+  gapMs?: readonly [number, number];
+  downMs?: readonly [number, number];
   runtime?: EvictdRuntime;
   log?: (message: string) => void;
 }
@@ -59,7 +63,7 @@ export interface FaultRunReport {
   changes: number;
   faults: Fault[];
   faultsByTarget: Record<FaultTarget, number>;
-  /** Restarts that needed more than one attempt (e.g. evictd started while Kafka was down). */
+  /** Extra restarts: a server start that failed, or an evictd role found exited after the faults. */
   restartRetries: number;
   checkedKeys: number;
   cachedKeys: number;
@@ -70,6 +74,8 @@ export interface FaultRunReport {
   latency: LatencySummary | undefined;
   within100ms: Nines;
   within1s: Nines;
+  /** The same shares for changes committed while every part was up (a backlog from an earlier fault may still delay them). */
+  calm: { changes: number; within100ms: Nines; within1s: Nines };
   quiescenceS: number;
   reads: number;
   readErrors: number;
@@ -93,6 +99,7 @@ async function waitUntil(what: string, check: () => Promise<boolean> | boolean, 
 }
 
 function sharesOf(latencies: number[], total: number, boundMs: number): Nines {
+  if (total === 0) return { share: NaN, nines: NaN, lowerBound: false };
   const share = shareWithin(latencies, boundMs, total);
   return { share, ...nines(share, total) };
 }
@@ -110,6 +117,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
   redis.on('error', () => undefined);
   const kafka = new Kafka({ clientId: `${NAME}-check`, brokers: stack.env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING });
   const cleanups: (() => Promise<unknown>)[] = [];
+  let passed = false;
   try {
     await pool.query(`CREATE TABLE ${TABLE} (id int PRIMARY KEY, version int NOT NULL DEFAULT 0)`);
     await pool.query(`INSERT INTO ${TABLE} (id) SELECT generate_series(1, $1::int)`, [options.rows]);
@@ -143,15 +151,16 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     cleanups.push(() => observer.close());
     await observer.ready;
 
-    // A restart is retried: evictd may refuse to start while Kafka or Redis is still coming back.
+    // evictd restarts without waiting for health: while Kafka or Redis is still down it may stay
+    // unhealthy (or exit and be spawned again); the servers' start() waits until they answer.
     let restartRetries = 0;
     const servers = { redis: stack.redis, kafka: stack.kafka };
     const restart = async (target: FaultTarget) => {
+      if (target === 'publisher' || target === 'invalidator') return roles[target].spawn();
       const deadline = Date.now() + 180_000;
       for (;;) {
         try {
-          await (target === 'publisher' || target === 'invalidator' ? roles[target].start(60_000) : servers[target].start());
-          return;
+          return await servers[target].start();
         } catch (err) {
           if (Date.now() > deadline) throw err;
           restartRetries += 1;
@@ -159,21 +168,39 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
         }
       }
     };
+    /** Every part up and evictd healthy; a role that exited by itself (e.g. gave up on Kafka) is spawned again. */
+    const allUp = async () => {
+      for (const role of [roles.publisher, roles.invalidator]) {
+        await waitUntil(`evictd ${role.command} healthy (log: ${role.logFile})`, async () => {
+          if (role.pid === undefined) {
+            restartRetries += 1;
+            role.spawn();
+          }
+          return role.waitHealthy(2_000).then(() => true, () => false);
+        }, 180_000, 500);
+      }
+    };
     const kill = (target: FaultTarget) => (target === 'publisher' || target === 'invalidator' ? roles[target].kill() : servers[target].kill());
 
     // Faults: each target's kill waits for its previous restart, so a slow JVM start cannot overlap itself.
-    const faults = faultSchedule({ seed: options.seed, durationMs, gapMs: [2_000, 7_000], downMs: [300, 4_000] });
+    const faults = faultSchedule({ seed: options.seed, durationMs, gapMs: options.gapMs ?? [2_000, 7_000], downMs: options.downMs ?? [300, 4_000] });
     const busy = new Map<FaultTarget, Promise<void>>();
+    /** When some part was down: kill to (for servers) answering again, (for evictd) spawned again. */
+    const downs: { from: number; to: number }[] = [];
     const t0 = Date.now();
     const injector = Promise.all(
       faults.map(async (f) => {
         await sleep(f.atMs);
         const previous = busy.get(f.target) ?? Promise.resolve();
         const run = previous.then(async () => {
-          log(`fault @${round((Date.now() - t0) / 1000)}s: kill -9 ${f.target}, back in ${f.downMs} ms`);
+          log(`fault @${round((Date.now() - t0) / 1000)}s: kill -9 ${f.target}, restart in ${f.downMs} ms`);
+          const down = { from: wallNow(), to: Infinity };
+          downs.push(down);
           await kill(f.target);
           await sleep(f.downMs);
           await restart(f.target);
+          down.to = wallNow();
+          log(`  ${f.target} back ${round((down.to - down.from) / 1000)} s after its kill`);
         });
         busy.set(f.target, run);
         await run;
@@ -219,6 +246,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
             { ttlMs: 600_000 },
           );
           reads += 1;
+          await sleep(2); // about 400 reads/s per reader: enough to race the invalidations, not to starve evictd
         } catch {
           readErrors += 1; // Redis down: the app would serve from the database; nothing to check here
           await sleep(50);
@@ -229,6 +257,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
 
     log(`workload: ${total} single-row writes over ${options.durationS} s, ${options.readers} readers, ${faults.length} faults (seed ${options.seed})`);
     await Promise.all([...Array.from({ length: 4 }, writer), injector]);
+    await allUp();
     const { rows: lsnRows } = await pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
     const endLsn = lsnRows[0]!.lsn;
 
@@ -272,7 +301,10 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     const stale = findStale(cached, truth);
 
     const match = matchLandings(commits, landings.map);
+    const calm = commits.filter((c) => !downs.some((d) => c.commitMs >= d.from && c.commitMs <= d.to));
+    const calmMatch = matchLandings(calm, landings.map);
     const { fillRejected, fills } = cache.stats();
+    passed = true;
     return {
       seed: options.seed,
       durationS: options.durationS,
@@ -288,6 +320,11 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
       latency: match.latencies.length ? summarize(match.latencies) : undefined,
       within100ms: sharesOf(match.latencies, commits.length, 100),
       within1s: sharesOf(match.latencies, commits.length, 1000),
+      calm: {
+        changes: calm.length,
+        within100ms: sharesOf(calmMatch.latencies, calm.length, 100),
+        within1s: sharesOf(calmMatch.latencies, calm.length, 1000),
+      },
       quiescenceS,
       reads,
       readErrors,
@@ -300,7 +337,8 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     await pool.end().catch(() => undefined);
     redis.disconnect();
     await stack.stop();
-    rmSync(work, { recursive: true, force: true });
+    if (passed) rmSync(work, { recursive: true, force: true });
+    else log(`evictd logs kept in ${work}`);
   }
 }
 
@@ -312,6 +350,7 @@ export function describeReport(r: FaultRunReport): string {
     `seed ${r.seed}, ${r.durationS} s: ${r.changes} changes, ${r.faults.length} faults injected (${by}), ${r.restartRetries} restart retries`,
     `stale entries: ${r.stale.length} of ${r.cachedKeys} cached keys (${r.checkedKeys} checked)`,
     `invalidations landed within 100 ms: ${n(r.within100ms)}; within 1 s: ${n(r.within1s)}; never observed: ${r.unobserved}`,
+    `  of the ${r.calm.changes} changes committed while every part was up: within 100 ms ${n(r.calm.within100ms)}, within 1 s ${n(r.calm.within1s)}`,
     r.latency ? `commit -> marker latency: p50 ${round(r.latency.p50)} ms, p99 ${round(r.latency.p99)} ms, max ${round(r.latency.max)} ms` : 'no landing observed',
     `readers: ${r.reads} reads, ${r.readErrors} errors (Redis down), ${r.fills} fills, fills rejected by the fence: ${JSON.stringify(r.fillsRejected)}; quiescence took ${round(r.quiescenceS)} s; observer reconnects ${r.observerReconnects}`,
   ].join('\n');
