@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { parseDocument } from 'yaml';
 import { REPO_ROOT, environmentOf, postgresInitScripts, readCompose, service } from '../docker/compose-file.js';
+import { createDemoDatabase, type DemoDatabase } from '../docker/demo-database.js';
 import { stackEnv, uniqueName, waitFor, type StackEnv } from '../support/index.js';
 import { dropSlot, readTopics, spawnPublisher, testKafka } from './publish-helpers.js';
 
@@ -22,42 +23,20 @@ const run = promisify(execFile);
 const env = stackEnv();
 const ns = uniqueName('dockinit');
 const compose = readCompose();
-const pgContainerEnv = environmentOf(service(compose, 'postgres'));
 const publisherContainer = service(compose, 'evictd-publish');
-// Role names are per cluster: unique ones, so that runs and other test files do not collide.
-const initEnv = { ...pgContainerEnv, EVICTD_DB_USER: `${ns}_evictd`, APP_DB_USER: `${ns}_app` };
 const configFile = publisherContainer.command?.[publisherContainer.command.indexOf('--config') + 1] ?? '';
 
-/** A URL of the stack's Postgres for `database`, as `user` (the superuser when not given). */
-function databaseUrl(database: string, user?: { name: string; password: string }): string {
-  const url = new URL(env.DATABASE_URL);
-  url.pathname = `/${database}`;
-  if (user) {
-    url.username = user.name;
-    url.password = user.password;
-  }
-  return url.toString();
-}
-
-const evictdUser = { name: initEnv.EVICTD_DB_USER, password: pgContainerEnv.EVICTD_DB_PASSWORD ?? '' };
-const appUser = { name: initEnv.APP_DB_USER, password: pgContainerEnv.APP_DB_PASSWORD ?? '' };
-
-/** psql as the image's entrypoint runs an init file: as the owner, in the database, ON_ERROR_STOP. */
-function psqlFile(file: string, extraEnv: Record<string, string | undefined>) {
-  return run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', databaseUrl(ns), '-f', file], { env: { PATH: process.env.PATH, ...extraEnv } });
-}
-
+let db: DemoDatabase;
 let admin: pg.Client;
 const cleanups: (() => Promise<unknown>)[] = [];
 
 before(async () => {
+  db = await createDemoDatabase(env, ns);
   admin = new pg.Client({ connectionString: env.DATABASE_URL });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${ns}`);
   cleanups.push(async () => {
-    await admin.query(`DROP DATABASE IF EXISTS ${ns} WITH (FORCE)`);
-    await admin.query(`DROP ROLE IF EXISTS ${initEnv.EVICTD_DB_USER}, ${initEnv.APP_DB_USER}`);
     await admin.end();
+    await db.drop();
   });
 });
 
@@ -68,26 +47,26 @@ after(async () => {
 test('the roles script refuses to run without the passwords, naming the variable', async () => {
   const roles = postgresInitScripts(service(compose, 'postgres')).find((s) => s.source.endsWith('30-evictd-roles.sql'));
   assert.ok(roles);
-  const failed = await psqlFile(roles.source, { ...initEnv, EVICTD_DB_PASSWORD: undefined }).then(
+  const failed = await db.applyFile(roles.source, { ...db.initEnv, EVICTD_DB_PASSWORD: undefined }).then(
     () => assert.fail('expected psql to fail'),
     (err: { code: number; stderr: string }) => err,
   );
   assert.equal(failed.code, 3); // psql: an error with ON_ERROR_STOP
   assert.match(failed.stderr, /EVICTD_DB_PASSWORD is not set/);
-  const { rows } = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [initEnv.EVICTD_DB_USER]);
+  const { rows } = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [db.evictdUser.name]);
   assert.equal(rows.length, 0, 'nothing is created before the check');
 });
 
 test('the init scripts apply in order to a fresh database and create a least-privileged evictd role', async () => {
-  for (const script of postgresInitScripts(service(compose, 'postgres'))) await psqlFile(script.source, initEnv);
+  await db.initialize();
 
   const { rows: [role] } = await admin.query<{ rolsuper: boolean; rolreplication: boolean; rolcreatedb: boolean; rolcreaterole: boolean }>(
     'SELECT rolsuper, rolreplication, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = $1',
-    [evictdUser.name],
+    [db.evictdUser.name],
   );
   assert.deepEqual(role, { rolsuper: false, rolreplication: true, rolcreatedb: false, rolcreaterole: false });
 
-  const asEvictd = new pg.Client({ connectionString: databaseUrl(ns, evictdUser) });
+  const asEvictd = new pg.Client({ connectionString: db.url(db.evictdUser) });
   await asEvictd.connect();
   try {
     const { rows } = await asEvictd.query<{ n: number }>('SELECT count(*)::int AS n FROM public.products');
@@ -105,7 +84,7 @@ test('as that role, evictd check-config and evictd publish work with the contain
   // The container's environment, pointed at this database and the local stack, with names of its own.
   const evictdEnv = {
     ...environmentOf(publisherContainer),
-    DATABASE_URL: databaseUrl(ns, evictdUser),
+    DATABASE_URL: db.url(db.evictdUser),
     KAFKA_BROKERS: brokers,
     REDIS_URL: env.REDIS_URL,
     EVICTD_SLOT: ns,
@@ -142,7 +121,7 @@ test('as that role, evictd check-config and evictd publish work with the contain
   cleanups.push(() => reader.stop());
 
   // A write as the demo API's role, as the page's "edit price" does.
-  const asApp = new pg.Client({ connectionString: databaseUrl(ns, appUser) });
+  const asApp = new pg.Client({ connectionString: db.url(db.appUser) });
   await asApp.connect();
   try {
     await asApp.query('UPDATE public.products SET price = price + 1 WHERE id = 3');
