@@ -18,7 +18,7 @@ interface ContainerService {
   name: ServiceName;
   /** Fixed host port: Kafka must advertise it before the container starts. */
   port: number;
-  envValue: string;
+  address: string;
   start(): Promise<StartedTestContainer>;
   probe(): Promise<boolean>;
 }
@@ -29,7 +29,7 @@ function postgres(port: number): ContainerService {
   return {
     name: 'postgres',
     port,
-    envValue: url,
+    address: url,
     start: () =>
       new GenericContainer(IMAGES.postgres)
         .withEnvironment({ POSTGRES_HOST_AUTH_METHOD: 'trust', POSTGRES_DB: DATABASE })
@@ -45,7 +45,7 @@ function redis(port: number): ContainerService {
   return {
     name: 'redis',
     port,
-    envValue: url,
+    address: url,
     start: () =>
       new GenericContainer(IMAGES.redis)
         .withCommand(['redis-server', '--save', '', '--appendonly', 'no'])
@@ -68,7 +68,7 @@ function kafka(port: number): ContainerService {
   return {
     name: 'kafka',
     port,
-    envValue: broker,
+    address: broker,
     start: () => new GenericContainer(IMAGES.kafka).withEnvironment(environment).withExposedPorts({ container: 9092, host: port }).start(),
     probe: () => brokerAnswers(broker),
   };
@@ -123,7 +123,7 @@ export async function startContainerStack<S extends ServiceName>(names: readonly
   }
   const stack: Record<string, unknown> = {
     dir: '',
-    env: Object.fromEntries(services.map((s) => [ENV_NAMES[s.name], s.envValue])),
+    env: Object.fromEntries(services.map((s) => [ENV_NAMES[s.name], s.address])),
     startMs,
     servers: handles,
     stop,

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { runToCompletion } from './command.js';
 import { javaBinary, mavenBinary, MissingPrerequisiteError } from './prerequisites.js';
-import { ManagedServer } from './server.js';
+import { ManagedServer, type LocalService } from './server.js';
 
 /** infra/kafka: the pom and, after the first fetch, lib/ with the broker's jars. */
 const KAFKA_HOME = fileURLToPath(new URL('../kafka/', import.meta.url));
@@ -82,13 +82,7 @@ function clusterId(): string {
   }
 }
 
-export interface KafkaServer {
-  server: ManagedServer;
-  brokers: string;
-  init(): Promise<void>;
-}
-
-export function kafkaServer(root: string, brokerPort: number, controllerPort: number, readyTimeoutMs: number): KafkaServer {
+export function kafkaServer(root: string, brokerPort: number, controllerPort: number, readyTimeoutMs: number): LocalService {
   const java = javaBinary();
   const mvn = mavenIfNeeded();
   const home = join(root, 'kafka');
@@ -126,7 +120,7 @@ export function kafkaServer(root: string, brokerPort: number, controllerPort: nu
     await server.start();
   }
 
-  return { server, brokers: `127.0.0.1:${brokerPort}`, init };
+  return { server, address: `127.0.0.1:${brokerPort}`, init };
 }
 
 /**

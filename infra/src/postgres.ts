@@ -2,7 +2,7 @@ import { chownSync, existsSync, mkdirSync, writeFileSync, appendFileSync } from 
 import { join } from 'node:path';
 import pg from 'pg';
 import { postgresBinaries, postgresOsUser } from './prerequisites.js';
-import { ManagedServer } from './server.js';
+import { ManagedServer, type LocalService } from './server.js';
 import { runToCompletion } from './command.js';
 
 /** The database DATABASE_URL points at (created on first start). */
@@ -35,14 +35,7 @@ host    all           all        127.0.0.1/32   scram-sha-256
 host    replication   all        127.0.0.1/32   scram-sha-256
 `;
 
-export interface PostgresServer {
-  server: ManagedServer;
-  url: string;
-  /** initdb on a fresh data dir, then start; reuses an existing data dir. */
-  init(): Promise<void>;
-}
-
-export function postgresServer(root: string, port: number, readyTimeoutMs: number): PostgresServer {
+export function postgresServer(root: string, port: number, readyTimeoutMs: number): LocalService {
   const bins = postgresBinaries();
   const user = postgresOsUser();
   const home = join(root, 'postgres');
@@ -66,6 +59,7 @@ export function postgresServer(root: string, port: number, readyTimeoutMs: numbe
     probe: () => postgresAnswers(admin),
   });
 
+  /** initdb on a fresh data dir, then start; reuses an existing data dir. */
   async function init(): Promise<void> {
     const fresh = !existsSync(join(dataDir, 'PG_VERSION'));
     if (fresh) {
@@ -87,7 +81,7 @@ export function postgresServer(root: string, port: number, readyTimeoutMs: numbe
     if (fresh) await query(admin, `create database ${DATABASE}`);
   }
 
-  return { server, url: `postgres://postgres@127.0.0.1:${port}/${DATABASE}`, init };
+  return { server, address: `postgres://postgres@127.0.0.1:${port}/${DATABASE}`, init };
 }
 
 export function postgresAnswers(url: string): Promise<boolean> {

@@ -2,16 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { redisServerBinary } from './prerequisites.js';
-import { ManagedServer } from './server.js';
-
-export interface RedisServer {
-  server: ManagedServer;
-  url: string;
-  init(): Promise<void>;
-}
+import { ManagedServer, type LocalService } from './server.js';
 
 /** Redis without persistence: a restart empties it, which is what the fault tests want to see. */
-export function redisServer(root: string, port: number, readyTimeoutMs: number): RedisServer {
+export function redisServer(root: string, port: number, readyTimeoutMs: number): LocalService {
   const command = redisServerBinary();
   const home = join(root, 'redis');
   const server = new ManagedServer({
@@ -29,7 +23,7 @@ export function redisServer(root: string, port: number, readyTimeoutMs: number):
   });
   return {
     server,
-    url: `redis://127.0.0.1:${port}`,
+    address: `redis://127.0.0.1:${port}`,
     init: async () => {
       mkdirSync(home, { recursive: true });
       await server.start();

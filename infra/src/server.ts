@@ -25,6 +25,14 @@ export interface ServerHandle {
   kill(): Promise<void>;
 }
 
+/** One server of the local stack before it runs: `init` prepares its data dir once, then starts it. */
+export interface LocalService {
+  server: ManagedServer;
+  /** Its address, exported as DATABASE_URL / REDIS_URL / KAFKA_BROKERS. */
+  address: string;
+  init(): Promise<void>;
+}
+
 export interface ServerSpec {
   name: ServiceName;
   port: number;

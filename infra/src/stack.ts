@@ -5,7 +5,7 @@ import { kafkaServer } from './kafka.js';
 import { freePorts } from './ports.js';
 import { postgresServer } from './postgres.js';
 import { redisServer } from './redis.js';
-import type { ManagedServer, ServerHandle, ServiceName } from './server.js';
+import type { LocalService, ServerHandle, ServiceName } from './server.js';
 import { track, untrack } from './teardown.js';
 
 export const ALL_SERVICES: readonly ServiceName[] = ['postgres', 'redis', 'kafka'];
@@ -47,13 +47,6 @@ export type Stack<S extends ServiceName = ServiceName> = {
   stop(): Promise<void>;
 } & { readonly [K in S]: ServerHandle };
 
-interface Service {
-  name: ServiceName;
-  server: ManagedServer;
-  envValue: string;
-  init(): Promise<void>;
-}
-
 /** Ports are kept in the stack dir so a restarted stack (same dir) finds its servers' data valid. */
 function stackPorts(dir: string): Promise<{ postgres: number; redis: number; kafka: number; kafkaController: number }> {
   const file = join(dir, 'ports.json');
@@ -83,23 +76,14 @@ export async function startStack<S extends ServiceName = ServiceName>(options: S
   mkdirSync(dir, { recursive: true });
   chmodSync(dir, 0o755); // the postgres OS user must reach its data dir inside
 
-  let services: Service[];
+  let services: LocalService[];
   try {
     const ports = await stackPorts(dir);
     // Building a service checks its prerequisites: all are checked before anything is spawned.
-    const factories: Record<ServiceName, () => Service> = {
-      postgres: () => {
-        const p = postgresServer(dir, ports.postgres, readyTimeoutMs);
-        return { name: 'postgres', server: p.server, envValue: p.url, init: p.init };
-      },
-      redis: () => {
-        const r = redisServer(dir, ports.redis, readyTimeoutMs);
-        return { name: 'redis', server: r.server, envValue: r.url, init: r.init };
-      },
-      kafka: () => {
-        const k = kafkaServer(dir, ports.kafka, ports.kafkaController, readyTimeoutMs);
-        return { name: 'kafka', server: k.server, envValue: k.brokers, init: k.init };
-      },
+    const factories: Record<ServiceName, () => LocalService> = {
+      postgres: () => postgresServer(dir, ports.postgres, readyTimeoutMs),
+      redis: () => redisServer(dir, ports.redis, readyTimeoutMs),
+      kafka: () => kafkaServer(dir, ports.kafka, ports.kafkaController, readyTimeoutMs),
     };
     services = names.map((n) => factories[n]());
   } catch (err) {
@@ -108,8 +92,9 @@ export async function startStack<S extends ServiceName = ServiceName>(options: S
   }
 
   let stopped: Promise<void> | undefined;
+  let failed = false; // a failed start keeps its dir: the logs are what one needs next
   const removeDir = () => {
-    if (ownDir && !keep) rmSync(dir, { recursive: true, force: true });
+    if (ownDir && !keep && !failed) rmSync(dir, { recursive: true, force: true });
   };
   const teardown = {
     keep,
@@ -135,23 +120,24 @@ export async function startStack<S extends ServiceName = ServiceName>(options: S
     services.map(async (s) => {
       const t0 = performance.now();
       await s.init();
-      startMs[s.name] = Math.round(performance.now() - t0);
+      startMs[s.server.name] = Math.round(performance.now() - t0);
     }),
   );
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (failures.length) {
+    failed = true;
     await teardown.stop();
     const messages = failures.map((f) => (f instanceof Error ? f.message : String(f)));
-    throw new Error(`local stack did not start (data in ${dir}${ownDir && !keep ? ', now removed' : ''}):\n${messages.join('\n\n')}`, { cause: failures[0] });
+    throw new Error(`local stack did not start (logs kept in ${dir}):\n${messages.join('\n\n')}`, { cause: failures[0] });
   }
 
   const stack: Record<string, unknown> = {
     dir,
-    env: Object.fromEntries(services.map((s) => [ENV_NAMES[s.name], s.envValue])),
+    env: Object.fromEntries(services.map((s) => [ENV_NAMES[s.server.name], s.address])),
     startMs,
     servers: services.map((s) => s.server),
     stop: teardown.stop,
   };
-  for (const s of services) stack[s.name] = s.server;
+  for (const s of services) stack[s.server.name] = s.server;
   return stack as Stack<S>;
 }
