@@ -17,13 +17,13 @@ import { waitFor, type StackEnv } from '../support/index.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The YAML of a publisher config: slot, publication and topic prefix are all `ns`. */
-export function publishYaml(ns: string, tables: string, extra = ''): string {
+export function publishYaml(ns: string, tables: string, extra = '', logLevel = process.env.EVICTD_TEST_LOG ?? 'warn'): string {
   return `
 postgres: { slot: ${ns}, publication: ${ns} }
 kafka: { topicPrefix: ${ns}, partitions: 3 }
 publish: { lingerMs: 2, maxInFlightBytes: 4194304 }
 http: { port: 0 }
-log: { level: ${process.env.EVICTD_TEST_LOG ?? 'warn'} }
+log: { level: ${logLevel} }
 tables:
 ${tables}
 ${extra}`;
@@ -61,10 +61,15 @@ export async function spawnPublisher(env: StackEnv, yaml: string): Promise<Publi
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let gone = false;
   void exited.then(() => (gone = true));
-  await waitFor(() => {
-    if (gone) throw new Error(`publisher exited early:\n${output}`);
-    return output.includes('replication session started');
-  }, { timeoutMs: 60_000, what: 'the publisher to stream' });
+  try {
+    await waitFor(() => {
+      if (gone) throw new Error(`publisher exited early:\n${output}`);
+      return output.includes('replication session started');
+    }, { timeoutMs: 60_000, what: 'the publisher to stream' });
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}\n${output.slice(-3000)}`, { cause: err });
+  }
   return { child, output: () => output, exited };
 }
 
@@ -84,7 +89,12 @@ export async function readTopics(kafka: Kafka, topics: string[], ns: string): Pr
   const consumer: Consumer = kafka.consumer({ groupId: `${ns}_reader_${Math.random().toString(36).slice(2)}`, maxWaitTimeInMs: 100 });
   const messages: Received[] = [];
   await consumer.connect();
-  await consumer.subscribe({ topics, fromBeginning: true });
+  try {
+    await consumer.subscribe({ topics, fromBeginning: true });
+  } catch (err) {
+    await consumer.disconnect();
+    throw err;
+  }
   await consumer.run({
     autoCommit: false,
     eachBatch: async ({ batch }) => {
