@@ -8,7 +8,7 @@ import { redisServer } from './redis.js';
 import type { LocalService, ServerHandle, ServiceName } from './server.js';
 import { track, untrack } from './teardown.js';
 
-export const ALL_SERVICES: readonly ServiceName[] = ['postgres', 'redis', 'kafka'];
+export const ALL_SERVICES: readonly ServiceName[] = ['postgres', 'kafka', 'redis'];
 
 /** The variable each service's address is exported as. */
 export interface EnvNames {
@@ -16,7 +16,7 @@ export interface EnvNames {
   redis: 'REDIS_URL';
   kafka: 'KAFKA_BROKERS';
 }
-export const ENV_NAMES: EnvNames = { postgres: 'DATABASE_URL', redis: 'REDIS_URL', kafka: 'KAFKA_BROKERS' };
+export const ENV_NAMES: EnvNames = { postgres: 'DATABASE_URL', kafka: 'KAFKA_BROKERS', redis: 'REDIS_URL' };
 
 export type StackEnv<S extends ServiceName = ServiceName> = { readonly [K in S as EnvNames[K]]: string };
 

@@ -19,7 +19,7 @@ test('uniqueName rejects a prefix that would not be a plain identifier', () => {
 
 test('stackEnv names the runner when the variables are missing, and says which are missing when some are', () => {
   assert.throws(() => stackEnv({}), /npm test/);
-  assert.throws(() => stackEnv({ DATABASE_URL: 'postgres://x' }), /DATABASE_URL set but REDIS_URL, KAFKA_BROKERS not/);
+  assert.throws(() => stackEnv({ DATABASE_URL: 'postgres://x' }), /DATABASE_URL set but KAFKA_BROKERS, REDIS_URL not/);
   const env = { DATABASE_URL: 'postgres://x', KAFKA_BROKERS: 'h:1', REDIS_URL: 'redis://y' };
   assert.deepEqual(stackEnv(env), env);
 });
