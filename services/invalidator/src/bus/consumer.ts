@@ -3,8 +3,8 @@
  * batch is committed only after its handler resolved, i.e. after Redis confirmed every deletion
  * of every message below the committed offset. Nothing is committed past a failure, so a crash or
  * rebalance at any point means redelivery (duplicates are harmless: deletions are idempotent),
- * never loss. Since every finished chunk is committed before the next one starts, a rebalance
- * finds everything done already committed.
+ * never loss. Every finished chunk's commit is sent at once (in offset order per partition), so a
+ * rebalance finds what is done committed or on its way.
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -56,6 +56,8 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   const stopController = new AbortController();
   let joined = false;
   let lastCommitAt: number | null = null;
+  /** The latest commit of each partition (`topic:partition`), each chained after the one before. */
+  const commits = new Map<string, Promise<void>>();
   let fatal: unknown;
   let stopping: Promise<void> | undefined;
   let settle!: { resolve: () => void; reject: (err: unknown) => void };
@@ -105,24 +107,29 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       }
       resolveOffset(last.offset);
       const next = (BigInt(last.offset) + 1n).toString();
-      if (!(await commit(payload, topic, partition, next))) return;
-      onLag?.(topic, partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next))));
+      const lag = Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next)));
+      // In the background, chained per partition so commits land in offset order: the next fetch
+      // need not wait for the broker's commit round trip.
+      const previous = commits.get(`${topic}:${partition}`) ?? Promise.resolve();
+      commits.set(`${topic}:${partition}`, previous.then(() => commit(payload, topic, partition, next, lag)));
     }
+    // Stopping: the chunk finished during the SIGTERM is committed before the group is left.
+    if (!isRunning()) await commits.get(`${topic}:${partition}`);
   }
 
   /**
    * Commits through the batch payload: unlike consumer.commitOffsets it still works while the
    * consumer is stopping, so the chunk finished during a SIGTERM is committed too.
    */
-  async function commit(payload: EachBatchPayload, topic: string, partition: number, offset: string): Promise<boolean> {
+  async function commit(payload: EachBatchPayload, topic: string, partition: number, offset: string, lag: number): Promise<void> {
     try {
       await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset }] }] });
       lastCommitAt = Date.now();
-      return true;
+      onLag?.(topic, partition, lag);
     } catch (err) {
-      // The partition moved to another member: it will redo the chunk (idempotent deletions).
-      logger.warn({ err, topic, partition, offset }, 'offset commit failed; the new owner of the partition re-applies from the last commit');
-      return false;
+      // Usually a rebalance: whoever owns the partition next re-applies from the last commit
+      // (idempotent deletions); otherwise the next commit of this partition covers this one.
+      logger.warn({ err, topic, partition, offset }, 'offset commit failed; the work is re-applied from the last committed offset if needed');
     }
   }
 
@@ -131,6 +138,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       stopController.abort();
       // Waits for the running eachBatch (which finishes and commits its current chunk), then leaves the group.
       await consumer.disconnect().catch((err: unknown) => logger.warn({ err }, 'consumer disconnect failed'));
+      await Promise.all(commits.values());
       joined = false;
       if (fatal === undefined) settle.resolve();
       else settle.reject(fatal);
