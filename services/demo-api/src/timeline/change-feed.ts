@@ -8,7 +8,7 @@ import { Kafka, logLevel as kafkaLogLevel, type Consumer, type LogEntry } from '
 import type { Logger } from 'pino';
 import { parseOp, type ChangeEvent } from '@evictd/schemas';
 
-export type FeedState = 'waiting-for-topics' | 'joining' | 'ready' | 'stopped' | 'failed';
+export type FeedState = 'waiting-for-topics' | 'joining' | 'ready' | 'retrying' | 'stopped' | 'failed';
 
 export interface ChangeFeed {
   state(): FeedState;
@@ -25,6 +25,7 @@ export interface ChangeFeedOptions {
 
 /** The tables the demo caches; evictd names their topics <prefix>.<schema>.<table>. */
 const TABLES = ['public.products', 'public.categories'];
+const STOP_WAIT_MS = 2000;
 
 export function startChangeFeed(options: ChangeFeedOptions): ChangeFeed {
   const { logger } = options;
@@ -35,21 +36,12 @@ export function startChangeFeed(options: ChangeFeedOptions): ChangeFeed {
     logLevel: kafkaLogLevel.WARN,
     logCreator: () => (entry: LogEntry) => logger.warn({ kafka: entry.log }, entry.log.message),
   });
-  // Its own group, so it sees every event whatever evictd's invalidator does.
-  const consumer: Consumer = kafka.consumer({ groupId: `evictd-demo-timeline-${randomUUID()}`, maxWaitTimeInMs: 20 });
   const abort = new AbortController();
   let state: FeedState = 'waiting-for-topics';
+  let consumer: Consumer | undefined;
 
-  // Offsets of a new group start at the end; the first completed fetch means they are resolved,
-  // so from then on no change is missed.
-  consumer.on(consumer.events.FETCH, () => {
-    if (state === 'joining') {
-      state = 'ready';
-      logger.info({ topics }, 'timeline: reading change events');
-    }
-  });
-
-  const run = async () => {
+  const startOnce = async () => {
+    state = 'waiting-for-topics';
     const admin = kafka.admin();
     await admin.connect();
     try {
@@ -65,10 +57,28 @@ export function startChangeFeed(options: ChangeFeedOptions): ChangeFeed {
       await admin.disconnect();
     }
     state = 'joining';
-    await consumer.connect();
+    // Its own group, so it sees every event whatever evictd's invalidator does.
+    const c = kafka.consumer({ groupId: `evictd-demo-timeline-${randomUUID()}`, maxWaitTimeInMs: 20 });
+    consumer = c;
+    // Offsets of a new group start at the end; the first completed fetch means they are resolved,
+    // so from then on no change is missed.
+    c.on(c.events.FETCH, () => {
+      if (state === 'joining') {
+        state = 'ready';
+        logger.info({ topics }, 'timeline: reading change events');
+      }
+    });
+    c.on(c.events.CRASH, ({ payload }) => {
+      // kafkajs restarts the consumer itself after retriable errors; otherwise the timeline is done.
+      if (!payload.restart && !abort.signal.aborted) {
+        state = 'failed';
+        logger.error({ err: payload.error }, 'timeline: the change consumer stopped; the API keeps serving without the "seen" step');
+      }
+    });
+    await c.connect();
     abort.signal.throwIfAborted();
-    await consumer.subscribe({ topics, fromBeginning: false });
-    await consumer.run({
+    await c.subscribe({ topics, fromBeginning: false });
+    await c.run({
       eachMessage: async ({ message }) => {
         const receivedAt = Date.now();
         const event = decodeChangeEvent(message.value);
@@ -77,21 +87,33 @@ export function startChangeFeed(options: ChangeFeedOptions): ChangeFeed {
     });
   };
 
+  // Kafka may not be up yet (containers start in any order): keep trying until stopped.
   // consumer.run() returns once the consumer is running, so this settles soon after start or stop.
-  const running = run().catch((err: unknown) => {
-    if (abort.signal.aborted) return;
-    state = 'failed';
-    logger.error({ err }, 'timeline: cannot read change events; the API keeps serving without the "seen" step');
-  });
+  const running = (async () => {
+    for (let delay = 1000; !abort.signal.aborted; delay = Math.min(delay * 2, 10_000)) {
+      try {
+        await startOnce();
+        return;
+      } catch (err) {
+        if (abort.signal.aborted) return;
+        state = 'retrying';
+        logger.warn({ err, retryInMs: delay }, 'timeline: cannot read change events yet; the API serves meanwhile');
+        await consumer?.disconnect().catch(() => undefined);
+        consumer = undefined;
+        await sleep(delay, undefined, { signal: abort.signal }).catch(() => undefined);
+      }
+    }
+  })();
 
   return {
     state: () => state,
     topics,
     async stop() {
       abort.abort();
+      // A connect kafkajs is still retrying (Kafka down) must not hold up the shutdown.
+      await Promise.race([running, sleep(STOP_WAIT_MS)]);
+      await consumer?.disconnect();
       state = 'stopped';
-      await running;
-      await consumer.disconnect();
     },
   };
 }

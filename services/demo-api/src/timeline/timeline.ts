@@ -46,6 +46,7 @@ export interface TimelineOptions {
 }
 
 const SUMMARY_FIELDS = ['name', 'description', 'price', 'category_id'];
+const MAX_OBSERVATIONS = 10_000;
 
 export class Timeline {
   private readonly entries: TimelineEntry[] = [];
@@ -93,6 +94,8 @@ export class Timeline {
   /** A keyspace notification: a cache key deleted or written, or an invalidation marker written. */
   redisObserved(obs: RedisObservation): void {
     this.observations = this.observations.filter((o) => o.at >= obs.at - this.windowMs);
+    // Bounded under bursts of writes too: the oldest are the least likely to be matched.
+    if (this.observations.length >= MAX_OBSERVATIONS) this.observations.shift();
     this.observations.push(obs);
     for (const entry of this.entries) if (this.apply(entry, obs)) this.emit(entry);
   }
