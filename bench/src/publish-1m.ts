@@ -1,0 +1,73 @@
+/**
+ * One transaction updating N rows (default 1,000,000) through `evictd publish`: prints the
+ * publisher's peak RSS and events/s from commit until Kafka holds every event. Bounded memory is
+ * the point (DESIGN guarantee 4): the stream is paused while the producer holds maxInFlightBytes.
+ *
+ *   node --conditions=development --import tsx bench/src/publish-1m.ts [--rows N] [--runtime tsx|dist]
+ *
+ * Uses DATABASE_URL/KAFKA_BROKERS when set, else starts Postgres and Kafka itself.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { startStack, waitFor } from '@evictd/infra';
+import { evictdProcess, freePort, pipelineConfig, type EvictdRuntime } from './evictd.js';
+import { watchProcess } from './proc.js';
+
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, runtime: { type: 'string', default: 'tsx' }, 'max-in-flight-mib': { type: 'string', default: '64' } } });
+const rows = Number(values.rows);
+const runtime = values.runtime as EvictdRuntime;
+const name = `bench1m_${Date.now().toString(36)}`;
+const table = `${name}_rows`;
+const topic = `${name}.public.${table}`;
+
+const external = process.env.DATABASE_URL && process.env.KAFKA_BROKERS;
+const stack = external ? null : await startStack({ services: ['postgres', 'kafka'], handleSignals: true });
+const env = {
+  DATABASE_URL: process.env.DATABASE_URL ?? stack!.env.DATABASE_URL,
+  KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? stack!.env.KAFKA_BROKERS,
+  REDIS_URL: 'redis://127.0.0.1:1', // the publisher never uses Redis
+};
+const db = new pg.Client({ connectionString: env.DATABASE_URL });
+await db.connect();
+const kafka = new Kafka({ clientId: 'bench-publish-1m', brokers: env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING });
+const admin = kafka.admin();
+await admin.connect();
+
+const log = (line: string) => console.error(`[publish-1m ${new Date().toISOString().slice(11, 19)}] ${line}`);
+try {
+  await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v int NOT NULL, pad text NOT NULL)`);
+  await db.query(`INSERT INTO ${table} SELECT g, 0, repeat('x', 40) FROM generate_series(1, ${rows}) g`);
+  log(`${rows} rows loaded`);
+
+  const config = pipelineConfig({ env, name, tables: { [`public.${table}`]: { keys: ['r:{id}'] } }, httpPort: await freePort() });
+  Object.assign(config, { publish: { maxInFlightBytes: Number(values['max-in-flight-mib']) * 1024 * 1024 } });
+  const publisher = evictdProcess({ command: 'publish', config, dir: mkdtempSync(join(tmpdir(), `${name}-`)), runtime });
+  await publisher.start(120_000);
+  const watch = watchProcess(publisher.pid!);
+  const total = async () => (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+
+  const t0 = performance.now();
+  await db.query(`UPDATE ${table} SET v = v + 1`);
+  const committed = performance.now();
+  log(`one transaction updated ${rows} rows in ${((committed - t0) / 1000).toFixed(1)} s`);
+  await waitFor(async () => (await total()) >= rows, { timeoutMs: 30 * 60_000, intervalMs: 500, what: `${rows} events on ${topic}` });
+  const done = performance.now();
+  const usage = watch.stop();
+  await publisher.stop();
+
+  const seconds = (done - committed) / 1000;
+  const result = { rows, runtime, maxInFlightMiB: Number(values['max-in-flight-mib']), commitToAllOnKafkaSeconds: Number(seconds.toFixed(1)), eventsPerSecond: Math.round(rows / seconds), publisherPeakRssMiB: usage.rssPeakMiB, publisherCpuPercent: usage.cpuPercent };
+  console.log(JSON.stringify(result, null, 2));
+} finally {
+  await db.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active`, [name]).catch(() => undefined);
+  await db.query(`DROP PUBLICATION IF EXISTS ${name}`).catch(() => undefined);
+  await db.query(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+  await admin.disconnect();
+  await db.end();
+  await stack?.stop();
+}
