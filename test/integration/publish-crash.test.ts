@@ -14,7 +14,7 @@ const UPDATES = 20_000;
 const WRITERS = 4;
 const db = new pg.Client({ connectionString: env.DATABASE_URL });
 // info: spawnPublisher waits for the "replication session started" line.
-const yaml = publishYaml(ns, `  public.${table}: { keys: ["r:{id}"] }`, '', 'info');
+const yaml = publishYaml(ns, `  public.${table}: { keys: ["r:{id}"] }`, { logLevel: 'info' });
 
 before(async () => {
   await db.connect();

@@ -16,21 +16,27 @@ import { waitFor, type StackEnv } from '../support/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** The YAML of a publisher config: slot, publication and topic prefix are all `ns`. */
-export function publishYaml(ns: string, tables: string, extra = '', logLevel = process.env.EVICTD_TEST_LOG ?? 'warn'): string {
+export interface YamlOptions {
+  /** The publish section's contents. */
+  publish?: string;
+  logLevel?: string;
+}
+
+/** The YAML of a publisher config: slot, publication and topic prefix are all `ns`; `tables` is the rules block. */
+export function publishYaml(ns: string, tables: string, options: YamlOptions = {}): string {
   return `
 postgres: { slot: ${ns}, publication: ${ns} }
 kafka: { topicPrefix: ${ns}, partitions: 3 }
-publish: { lingerMs: 2, maxInFlightBytes: 4194304 }
+publish: { ${options.publish ?? 'lingerMs: 2, maxInFlightBytes: 4194304'} }
 http: { port: 0 }
-log: { level: ${logLevel} }
+log: { level: ${options.logLevel ?? process.env.EVICTD_TEST_LOG ?? 'warn'} }
 tables:
 ${tables}
-${extra}`;
+`;
 }
 
-export function publishConfig(env: StackEnv, ns: string, tables: string, extra = ''): EvictdConfig {
-  return parseConfig(publishYaml(ns, tables, extra), `/tmp/${ns}.yaml`, env as unknown as NodeJS.ProcessEnv);
+export function publishConfig(env: StackEnv, ns: string, tables: string, options: YamlOptions = {}): EvictdConfig {
+  return parseConfig(publishYaml(ns, tables, options), `/tmp/${ns}.yaml`, env as unknown as NodeJS.ProcessEnv);
 }
 
 export async function startPublisher(config: EvictdConfig): Promise<{ role: Role; metrics: () => Promise<string> }> {

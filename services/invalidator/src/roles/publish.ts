@@ -42,6 +42,7 @@ function publishMetrics(registry: Registry) {
     lagBytes: new Gauge({ name: 'evictd_publish_replication_lag_bytes', help: 'WAL bytes between the server position last reported and the acknowledged LSN', registers }),
     inFlightBytes: new Gauge({ name: 'evictd_publish_in_flight_bytes', help: 'Event bytes handed to the producer and not yet acknowledged by Kafka', registers }),
     paused: new Gauge({ name: 'evictd_publish_stream_paused', help: '1 while reading is paused for backpressure', registers }),
+    pauses: new Counter({ name: 'evictd_publish_stream_pauses_total', help: 'Times reading was paused because maxInFlightBytes awaited Kafka', registers }),
     sessions: new Counter({ name: 'evictd_publish_sessions_total', help: 'Replication sessions started (restarts after failures count)', registers }),
     lostSlots: new Counter({ name: 'evictd_publish_lost_slot_total', help: 'Times the slot was found lost (and tables flushed unless lostSlot: ignore)', registers }),
   };
@@ -249,6 +250,7 @@ class Publisher {
   private pause(): void {
     this.session?.pause();
     this.metrics.paused.set(1);
+    this.metrics.pauses.inc();
   }
 
   private delivered(tags: EventTag[]): void {
