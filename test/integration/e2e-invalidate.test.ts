@@ -2,19 +2,13 @@
 // committed Postgres changes into Redis deletions; SIGTERM finishes, commits and exits 0.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createRedisLayout } from '@evictd/schemas';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
-import { cacheFixture, testKafka, waitCommittedToEnd } from './invalidate-helpers.js';
+import { cacheFixture, runYaml, spawnEvictdRun, testKafka, waitCommittedToEnd, type EvictdProcess } from './invalidate-helpers.js';
 import { dropSlot } from './publish-helpers.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const env = stackEnv();
 const ns = uniqueName('e2e_inv');
 const table = `${ns}_products`;
@@ -25,51 +19,19 @@ const key = (name: string) => `${ns}:${name}`;
 const db = new pg.Client({ connectionString: env.DATABASE_URL });
 const redis = new Redis(env.REDIS_URL);
 const kafka = testKafka(env);
-let child: ChildProcess;
-let output = '';
-let exited: Promise<number | null>;
-let httpUrl: string;
-
-const yaml = `
-postgres: { slot: ${ns}, publication: ${ns} }
-kafka: { topicPrefix: ${ns}, partitions: 3 }
-redis: { keyPrefix: "${ns}:" }
-invalidate: { groupId: ${groupId}, deadLetterTopic: ${ns}.dlq }
-publish: { lingerMs: 2 }
-http: { port: 0 }
-log: { level: info }
-tables:
-  public.${table}:
-    keys: ["${ns}:product:{id}", "${ns}:product:{id}:detail"]
-    tags: ["${ns}:category:{category_id}"]
-    columns: [name, price, category_id]
-`;
+let evictd: EvictdProcess;
 
 before(async () => {
   await db.connect();
   await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY, name text, price numeric(10,2), category_id int, stock int)`);
   await db.query(`ALTER TABLE ${table} REPLICA IDENTITY FULL`);
   await db.query(`INSERT INTO ${table} SELECT g, 'p' || g, 1.00, 1 + g % 3, 5 FROM generate_series(1, 50) g`);
-  const file = join(mkdtempSync(join(tmpdir(), 'evictd-e2e-')), 'evictd.yaml');
-  writeFileSync(file, yaml);
-  child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', 'services/invalidator/src/cli.ts', 'run', '--config', file], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-  httpUrl = await waitFor(() => {
-    if (child.exitCode !== null) throw new Error(`evictd run exited early:\n${output}`);
-    const running = /"http":"([^"]+)".*"evictd running"|"msg":"evictd running".*"http":"([^"]+)"/.exec(output);
-    return output.includes('replication session started') && output.includes('"consuming"') && running && (running[1] ?? running[2]);
-  }, { timeoutMs: 90_000, what: 'evictd run to stream and consume' });
+  evictd = await spawnEvictdRun(env, runYaml(ns, table));
 });
 
 after(async () => {
-  if (child.exitCode === null) child.kill('SIGKILL');
-  await exited;
+  if (evictd.child.exitCode === null) evictd.child.kill('SIGKILL');
+  await evictd.exited;
   await dropSlot(db, ns);
   await db.query(`DROP PUBLICATION IF EXISTS ${ns}`);
   await db.query(`DROP TABLE IF EXISTS ${table}`);
@@ -125,11 +87,11 @@ test('TRUNCATE removes all the keys and tags the table maps to', async () => {
 });
 
 test('/metrics and /healthz of the running process', async () => {
-  const metrics = await (await fetch(`${httpUrl}/metrics`)).text();
+  const metrics = await (await fetch(`${evictd.http}/metrics`)).text();
   assert.match(metrics, /evictd_invalidate_events_total\{[^}]*outcome="invalidated"[^}]*\} [1-9]/);
   assert.match(metrics, /evictd_invalidate_commit_to_delete_seconds_bucket/);
   assert.match(metrics, /evictd_invalidate_consumer_lag\{/);
-  const health = await fetch(`${httpUrl}/healthz`);
+  const health = await fetch(`${evictd.http}/healthz`);
   assert.equal(health.status, 200);
 });
 
@@ -140,6 +102,6 @@ test('SIGTERM: finishes, commits and exits 0', async () => {
   await db.query(`UPDATE ${table} SET price = 3.00 WHERE id = 100`);
   await gone([key('product:100')]);
   await allApplied(before);
-  child.kill('SIGTERM');
-  assert.equal(await exited, 0, output.slice(-2000));
+  evictd.child.kill('SIGTERM');
+  assert.equal(await evictd.exited, 0, evictd.output().slice(-2000));
 });

@@ -1,5 +1,10 @@
 // Shared by the invalidate-*.test.ts files: a config per test file, the role started in-process,
 // and change events written to Kafka in evictd's envelope.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { ChangeEvent, Op, RedisLayout, RowImage } from '@evictd/schemas';
@@ -90,4 +95,51 @@ export async function waitCommittedToEnd(kafka: Kafka, groupId: string, topic: s
   } finally {
     await admin.disconnect();
   }
+}
+
+/** The YAML of an `evictd run` config for one products table (slot, publication, prefixes: all `ns`). */
+export function runYaml(ns: string, table: string): string {
+  return `
+postgres: { slot: ${ns}, publication: ${ns} }
+kafka: { topicPrefix: ${ns}, partitions: 3 }
+redis: { keyPrefix: "${ns}:" }
+invalidate: { groupId: ${ns}_group, deadLetterTopic: ${ns}.dlq }
+publish: { lingerMs: 2 }
+http: { port: 0 }
+log: { level: info }
+tables:
+  public.${table}:
+    keys: ["${ns}:product:{id}", "${ns}:product:{id}:detail"]
+    tags: ["${ns}:category:{category_id}"]
+    columns: [name, price, category_id]
+`;
+}
+
+export interface EvictdProcess {
+  child: ChildProcess;
+  /** Base URL of its /metrics and /healthz. */
+  http: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `evictd run` as a child process; resolves once it streams from Postgres and consumes from Kafka. */
+export async function spawnEvictdRun(env: StackEnv, yaml: string): Promise<EvictdProcess> {
+  const file = join(mkdtempSync(join(tmpdir(), 'evictd-run-')), 'evictd.yaml');
+  writeFileSync(file, yaml);
+  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', 'services/invalidator/src/cli.ts', 'run', '--config', file], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const http = await waitFor(() => {
+    if (child.exitCode !== null) throw new Error(`evictd run exited early:\n${output}`);
+    const running = /"http":"([^"]+)"[^\n]*"msg":"evictd running"/.exec(output);
+    return output.includes('replication session started') && output.includes('"msg":"consuming"') && running?.[1];
+  }, { timeoutMs: 90_000, what: 'evictd run to stream and consume' });
+  return { child, http, output: () => output, exited };
 }
