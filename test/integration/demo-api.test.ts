@@ -125,6 +125,32 @@ test('moving a product to another category through PUT refreshes both category l
   assert.equal((await call<Product>(`${base}/products/4`)).body.name, 'Decaf Peru (gear shelf)');
 });
 
+test('the timeline stream follows a direct SQL change: seen, invalidated, next read MISS, refilled', async () => {
+  // Cached, so the invalidation shows as deletions (of the key, and of the list through its tag).
+  await call(`${base}/products/12`);
+  await call(`${base}/categories/3/products`);
+  const stream = await openEvents(`${base}/events`);
+  try {
+    const other = new pg.Client({ connectionString: demo.databaseUrl });
+    await other.connect();
+    await other.query("UPDATE products SET description = 'Size 02, 200 pieces' WHERE id = 12");
+    await other.end();
+
+    const invalidated = await stream.next((e) => e.key === 'product:12' && e.steps.invalidated !== undefined);
+    assert.equal(invalidated.summary, 'products #12: description Size 02, 100 pieces → Size 02, 200 pieces');
+    assert.equal(invalidated.steps.invalidated?.detail, 'deleted product:12');
+    assert.ok(invalidated.steps.invalidated!.ms >= 0);
+
+    assert.equal((await call(`${base}/products/12`)).cache, 'MISS');
+    const done = await stream.next((e) => e.id === invalidated.id && e.steps.refilled !== undefined);
+    assert.ok(done.steps.seen && done.steps.miss && done.steps.refilled);
+    assert.ok(done.steps.refilled.ms >= done.steps.miss.ms);
+    assert.deepEqual(done.alsoDeleted, ['category:3:products']);
+  } finally {
+    stream.close();
+  }
+});
+
 test('/healthz checks Postgres and Redis and reports the timeline feeds', async () => {
   const res = await call<{ ok: boolean; detail: Record<string, unknown> }>(`${base}/healthz`);
   assert.equal(res.status, 200);
@@ -137,3 +163,46 @@ test('/healthz checks Postgres and Redis and reports the timeline feeds', async 
     keyspaceNotifications: true,
   });
 });
+
+interface TimelineEntry {
+  id: number;
+  key: string | null;
+  summary: string;
+  steps: Partial<Record<'seen' | 'invalidated' | 'miss' | 'refilled', { ms: number; detail?: string }>>;
+  alsoDeleted: string[];
+}
+
+/** Reads the server-sent events of /events; next() waits for an `entry` event that matches. */
+async function openEvents(url: string): Promise<{ next(match: (e: TimelineEntry) => boolean): Promise<TimelineEntry>; close(): void }> {
+  const controller = new AbortController();
+  const res = await fetch(url, { signal: controller.signal });
+  assert.equal(res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const entries: TimelineEntry[] = [];
+  let buffer = '';
+  const readMore = async () => {
+    const { value, done } = await reader.read();
+    if (done) throw new Error('the event stream ended');
+    const messages = (buffer + value).split('\n\n');
+    buffer = messages.pop() ?? '';
+    for (const message of messages) {
+      const data = /^data: (.*)$/m.exec(message)?.[1];
+      if (/^event: entry$/m.test(message) && data) entries.push(JSON.parse(data) as TimelineEntry);
+    }
+  };
+  return {
+    async next(match) {
+      const timeout = AbortSignal.timeout(20_000);
+      const timedOut = new Promise<never>((_, reject) =>
+        timeout.addEventListener('abort', () => reject(new Error('no matching timeline entry within 20 s')), { once: true }),
+      );
+      for (;;) {
+        const i = entries.findIndex(match);
+        if (i >= 0) return entries.splice(0, i + 1)[i]!;
+        entries.length = 0;
+        await Promise.race([readMore(), timedOut]);
+      }
+    },
+    close: () => controller.abort(),
+  };
+}
