@@ -146,14 +146,20 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     return stopping;
   }
 
-  await consumer.connect();
-  await consumer.subscribe({ topics: [...topics], fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
-    eachBatch,
-  });
+  try {
+    await consumer.connect();
+    // A new group starts at the beginning: events published before its first start are applied too.
+    await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+      eachBatch,
+    });
+  } catch (err) {
+    await consumer.disconnect().catch(() => undefined);
+    throw err;
+  }
   logger.info({ groupId, topics }, 'consuming');
 
   return {
