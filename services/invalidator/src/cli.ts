@@ -5,7 +5,10 @@
  * SIGTERM/SIGINT into a clean stop (flush, acknowledge, commit) with exit code 0.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig, type ConfigProblem, type EvictdConfig } from './config/index.js';
+import { loadConfig, type EvictdConfig } from './config/index.js';
+import { checkConfigAgainstDatabase } from './rules/index.js';
+import { start as startPublisher } from './roles/publish.js';
+import { start as startInvalidator } from './roles/invalidate.js';
 import { EvictdError, describeError } from './errors.js';
 import { createLogger, type Logger } from './observability/log.js';
 import { createRegistry } from './observability/metrics.js';
@@ -25,18 +28,14 @@ options:
   --help         show this text
 `;
 
+const ROLES: Record<string, StartRole> = { publish: startPublisher, invalidate: startInvalidator };
+
 const ROLE_COMMANDS: Record<string, readonly string[]> = {
   publish: ['publish'],
   invalidate: ['invalidate'],
   run: ['publish', 'invalidate'],
 };
 
-const RULES_MODULE = './rules/index.js';
-
-async function loadRole(name: string): Promise<StartRole> {
-  const module = (await import(`./roles/${name}.js`)) as { start: StartRole };
-  return module.start;
-}
 
 export async function main(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -70,9 +69,6 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 async function checkConfig(config: EvictdConfig): Promise<number> {
-  const { checkConfigAgainstDatabase } = (await import(RULES_MODULE)) as {
-    checkConfigAgainstDatabase: (config: EvictdConfig) => Promise<ConfigProblem[]>;
-  };
   const problems = await checkConfigAgainstDatabase(config);
   if (problems.length === 0) {
     process.stdout.write(`${config.file}: OK (${Object.keys(config.tables).length} tables checked against the database)\n`);
@@ -108,12 +104,18 @@ async function runRoles(command: string, roleNames: readonly string[], config: E
 
   try {
     for (const name of roleNames) {
-      const start = await loadRole(name);
+      const start = ROLES[name];
+      if (!start) throw new Error(`no role named ${name}`);
       roles.push(await start({ config, logger: logger.child({ role: name }), registry, signal: controller.signal }));
     }
   } catch (err) {
-    logger.fatal({ err }, `cannot start: ${describeError(err)}`);
     await stopAll();
+    if (controller.signal.aborted) {
+      // Asked to stop while still waiting for a server: not a failure.
+      logger.info({ reason: describeError(err) }, 'stopped before start-up completed');
+      return 0;
+    }
+    logger.fatal({ err }, `cannot start: ${describeError(err)}`);
     return err instanceof EvictdError && err.code.startsWith('CONFIG') ? 2 : 1;
   }
 
