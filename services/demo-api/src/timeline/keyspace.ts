@@ -53,17 +53,21 @@ export interface KeyspaceWatchOptions {
 
 export async function watchKeyspace(options: KeyspaceWatchOptions): Promise<KeyspaceWatch> {
   const { redis, layout, logger } = options;
-  try {
-    const [, current = ''] = (await redis.config('GET', 'notify-keyspace-events')) as string[];
-    const missing = missingNotifyFlags(current);
-    if (missing) await redis.config('SET', 'notify-keyspace-events', current + missing);
-  } catch (err) {
-    logger.warn(
-      { err },
-      'timeline: cannot enable Redis keyspace notifications (CONFIG refused); start redis-server with --notify-keyspace-events Kg$ to see invalidations in the timeline',
-    );
-    return { enabled: false, stop: async () => undefined };
-  }
+  const enable = async (): Promise<boolean> => {
+    try {
+      const [, current = ''] = (await redis.config('GET', 'notify-keyspace-events')) as string[];
+      const missing = missingNotifyFlags(current);
+      if (missing) await redis.config('SET', 'notify-keyspace-events', current + missing);
+      return true;
+    } catch (err) {
+      logger.warn(
+        { err },
+        'timeline: cannot enable Redis keyspace notifications (CONFIG refused); start redis-server with --notify-keyspace-events Kg$ to see invalidations in the timeline',
+      );
+      return false;
+    }
+  };
+  if (!(await enable())) return { enabled: false, stop: async () => undefined };
 
   const channelPrefix = `__keyspace@${redis.options.db ?? 0}__:`;
   const markerPrefix = layout.keyMarkerKey('');
@@ -75,6 +79,8 @@ export async function watchKeyspace(options: KeyspaceWatchOptions): Promise<Keys
     if (obs) options.onObservation(obs);
   });
   await subscriber.psubscribe(...patterns);
+  // A restarted Redis forgets a setting made with CONFIG SET: make it again on every reconnect.
+  subscriber.on('ready', () => void enable());
   return {
     enabled: true,
     stop: async () => {
