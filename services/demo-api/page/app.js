@@ -48,7 +48,8 @@ const price = (text) => `€ ${text}`;
 
 async function readProduct(id) {
   const { status, outcome, body } = await api(`/products/${id}`);
-  if (status !== 200) return;
+  if (status === 404) state.products.delete(id); // deleted in Postgres
+  if (status !== 200) return renderProducts();
   const before = state.products.get(id)?.product;
   const changed = before !== undefined && (before.price !== body.price || before.name !== body.name || before.category_id !== body.category_id);
   const entry = { product: body, outcome, changed };
