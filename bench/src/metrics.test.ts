@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bucketQuantile, histogramDelta, parseHistogram } from './metrics.js';
+import { bucketQuantile, histogramDelta, parseGauge, parseHistogram } from './metrics.js';
 
 const text = (n: number) => `# HELP lag_seconds x
 # TYPE lag_seconds histogram
@@ -38,4 +38,10 @@ test('bucketQuantile answers with the bucket bound that holds the quantile', () 
   assert.equal(bucketQuantile(h, 0.5), 0.01);
   assert.equal(bucketQuantile(h, 0.99), Infinity);
   assert.ok(Number.isNaN(bucketQuantile({ buckets: [], sum: 0, count: 0 }, 0.5)));
+});
+
+test('a gauge is summed over its label sets, and a prefix of another name does not count', () => {
+  const t = 'heap_used_bytes{space="a"} 10\nheap_used_bytes{space="b"} 5\nheap_used_bytes_total 99\n# heap_used_bytes 7\n';
+  assert.equal(parseGauge(t, 'heap_used_bytes'), 15);
+  assert.equal(parseGauge(t, 'missing'), undefined);
 });

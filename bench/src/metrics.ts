@@ -37,6 +37,16 @@ export function parseHistogram(text: string, name: string): Histogram | undefine
   return { buckets: [...buckets].map(([le, c]) => ({ le, count: c })).sort((a, b) => a.le - b.le), sum, count };
 }
 
+/** A gauge (or counter) summed over its label sets; undefined if absent. */
+export function parseGauge(text: string, name: string): number | undefined {
+  let total: number | undefined;
+  for (const line of text.split('\n')) {
+    const m = SAMPLE.exec(line);
+    if (m?.[1] === name) total = (total ?? 0) + Number(m[3]);
+  }
+  return total;
+}
+
 /** What was observed between two scrapes of the same process. */
 export function histogramDelta(before: Histogram | undefined, after: Histogram): Histogram {
   const earlier = new Map(before?.buckets.map((b) => [b.le, b.count]));

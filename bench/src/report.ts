@@ -19,7 +19,8 @@ export function markdownReport(r: BenchResults): string {
   const env = r.environment;
   const parts = [
     `Measured ${r.startedAt} (${Math.round(r.durationSeconds)} s run${env.quick ? ', quick mode' : ''}) on ${env.cpus} × ${env.cpuModel}, ` +
-      `Node ${env.node}, evictd from ${env.evictdRuntime === 'dist' ? 'compiled dist/' : 'TypeScript via tsx'}; ` +
+      `Node ${env.node}, evictd from ${env.evictdRuntime === 'dist' ? 'compiled dist/' : 'TypeScript via tsx'}` +
+      `${env.evictdNodeOptions ? ` with NODE_OPTIONS=${env.evictdNodeOptions}` : ''}; ` +
       `1-min load average ${env.loadAverage.before} before, ${env.loadAverage.after} after.`,
     '',
     '**Commit → Redis deletion latency** (ms; from the commit timestamp to the keyspace `del` notification)',
@@ -51,8 +52,8 @@ export function markdownReport(r: BenchResults): string {
     ),
     '',
     table(
-      ['process', 'phase', 'peak RSS MiB', 'CPU % of one core'],
-      r.processes.map((p) => [p.process, p.phase, n(p.rssPeakMiB), n(p.cpuPercent)]),
+      ['process', 'phase', 'peak RSS MiB', 'peak V8 heap used MiB', 'CPU % of one core'],
+      r.processes.map((p) => [p.process, p.phase, n(p.rssPeakMiB), p.heapUsedPeakMiB === undefined ? '' : n(p.heapUsedPeakMiB), n(p.cpuPercent)]),
     ),
     '',
     '**Targets** (DESIGN.md)',

@@ -32,6 +32,8 @@ export interface ProcessUsage {
   rssPeakMiB: number;
   /** CPU time over wall time of the phase, percent of one core. */
   cpuPercent: number;
+  /** Peak V8 heap in use (evictd's own nodejs_heap_size_used_bytes, scraped every second), MiB: live data vs RSS. */
+  heapUsedPeakMiB?: number;
 }
 
 export interface ThroughputRun {
@@ -68,6 +70,8 @@ export interface BenchResults {
     loadAverage: { before: number; after: number };
     /** How the evictd processes were run: compiled dist/ or TypeScript through tsx. */
     evictdRuntime: 'dist' | 'tsx';
+    /** NODE_OPTIONS given to the evictd processes (BENCH_EVICTD_NODE_OPTIONS); empty: Node's defaults. */
+    evictdNodeOptions: string;
     quick: boolean;
   };
   latency: LatencyStep[];

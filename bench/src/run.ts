@@ -3,7 +3,8 @@
  * bench/results/latest.json, latest.md and latency.svg (and the README's table, between its markers).
  *
  * Environment: BENCH_QUICK=1 (smaller, ~1 min), BENCH_LOADS=100,1000,5000, BENCH_STEP_S=10,
- * BENCH_BACKLOG=1000000, BENCH_RUNTIME=dist|tsx (default dist, built first), BENCH_PROFILE=0 (no CPU profile).
+ * BENCH_BACKLOG=1000000, BENCH_RUNTIME=dist|tsx (default dist, built first), BENCH_PROFILE=0 (no CPU profile),
+ * BENCH_EVICTD_NODE_OPTIONS (NODE_OPTIONS of the evictd processes only, e.g. --max-old-space-size=128).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -19,7 +20,7 @@ import { observeKeyspace } from './observer.js';
 import { watchProcess } from './proc.js';
 import { createRawSlot, dropRawSlot, kafkaRates, pgDecodeSeconds, redisUnlinkRate } from './probes.js';
 import { topFrames, type CpuProfile } from './profile.js';
-import { bucketQuantile, histogramDelta, parseHistogram, scrape } from './metrics.js';
+import { bucketQuantile, histogramDelta, parseGauge, parseHistogram, scrape } from './metrics.js';
 import { markdownReport, TARGETS } from './report.js';
 import type { BenchResults, LatencyStep, ProcessUsage, StageTimes, ThroughputRun } from './results.js';
 import { round, summarize } from './stats.js';
@@ -37,6 +38,7 @@ const settings = {
   rawRedisKeys: quick ? 100_000 : 500_000,
   runtime: (env.BENCH_RUNTIME ?? 'dist') as EvictdRuntime,
   profile: env.BENCH_PROFILE !== '0',
+  evictdNodeOptions: env.BENCH_EVICTD_NODE_OPTIONS ?? '',
 };
 for (const [name, value] of Object.entries(settings)) {
   const bad = Array.isArray(value) ? value.some((v) => !(v > 0)) : typeof value === 'number' && !(value > 0);
@@ -74,13 +76,30 @@ async function setKeys(redis: Redis, ids: readonly number[]): Promise<void> {
   }
 }
 
-/** Samples every watched process over one phase. */
+const HEAP_USED = 'evictd_nodejs_heap_size_used_bytes';
+
+/** Samples every watched process over one phase: /proc for all, evictd's heap gauge every second. */
 function watchPhase(phase: string, processes: readonly EvictdProcess[]): () => ProcessUsage[] {
+  const heapPeak = new Map<EvictdProcess, number>();
+  const timer = setInterval(() => {
+    for (const p of processes) {
+      void scrape(p.metricsUrl).then(
+        (text) => heapPeak.set(p, Math.max(heapPeak.get(p) ?? 0, parseGauge(text, HEAP_USED) ?? 0)),
+        () => undefined,
+      );
+    }
+  }, 1000);
   const watchers = [
-    ...processes.map((p) => ({ name: `evictd ${p.command}`, w: watchProcess(p.pid!) })),
-    { name: 'bench harness (load + observer)', w: watchProcess(process.pid) },
+    ...processes.map((p) => ({ name: `evictd ${p.command}`, p, w: watchProcess(p.pid!) })),
+    { name: 'bench harness (load + observer)', p: undefined, w: watchProcess(process.pid) },
   ];
-  return () => watchers.map(({ name, w }) => ({ process: name, phase, ...w.stop() }));
+  return () => {
+    clearInterval(timer);
+    return watchers.map(({ name, p, w }) => {
+      const heap = p ? heapPeak.get(p) : undefined;
+      return { process: name, phase, ...w.stop(), ...(heap ? { heapUsedPeakMiB: heap / 2 ** 20 } : {}) };
+    });
+  };
 }
 
 const STAGE_HISTOGRAMS = { publish: 'evictd_publish_commit_to_kafka_seconds', invalidate: 'evictd_invalidate_commit_to_delete_seconds' } as const;
@@ -149,8 +168,9 @@ async function main(): Promise<void> {
 
     const config = async () =>
       pipelineConfig({ env: stack.env, name: NAME, tables: { [table.name]: { keys: [`${KEY_PREFIX}{id}`] } }, httpPort: await freePort() });
-    const publisher = evictdProcess({ command: 'publish', config: await config(), dir: work, runtime, cpuProfile: settings.profile });
-    const invalidator = evictdProcess({ command: 'invalidate', config: await config(), dir: work, runtime, cpuProfile: settings.profile });
+    const childEnv = settings.evictdNodeOptions ? { NODE_OPTIONS: settings.evictdNodeOptions } : {};
+    const publisher = evictdProcess({ command: 'publish', config: await config(), dir: work, runtime, cpuProfile: settings.profile, env: childEnv });
+    const invalidator = evictdProcess({ command: 'invalidate', config: await config(), dir: work, runtime, cpuProfile: settings.profile, env: childEnv });
     processes.push(publisher, invalidator);
     log(`starting evictd publish and invalidate (${runtime})`);
     await publisher.start();
@@ -270,6 +290,7 @@ async function main(): Promise<void> {
         cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
         loadAverage: { before: round(loadBefore), after: round(loadavg()[0]!) },
         evictdRuntime: runtime,
+        evictdNodeOptions: settings.evictdNodeOptions,
         quick,
       },
       latency,
