@@ -14,6 +14,7 @@ const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const DEMO_RULES_FILE = fileURLToPath(new URL('../demo/evictd.yaml', import.meta.url));
 const SQL_FILES = ['demo-schema.sql', 'demo-seed.sql'].map((f) => fileURLToPath(new URL(`../../../infra/sql/${f}`, import.meta.url)));
 const EVICTD_CLI = fileURLToPath(new URL('../../invalidator/src/cli.ts', import.meta.url));
+const EXIT_WITH_PARENT = new URL('./exit-with-parent.ts', import.meta.url).href;
 
 /** Creates the shop tables and seed rows (both files are idempotent). */
 export async function applyDemoSchema(databaseUrl: string): Promise<void> {
@@ -51,10 +52,11 @@ const STOP_TIMEOUT_MS = 15_000;
 /** Starts `evictd run --config <demo rules>` and resolves when its /healthz answers 200. */
 export async function startEvictd(options: StartEvictdOptions): Promise<EvictdChild> {
   const configFile = options.configFile ?? DEMO_RULES_FILE;
-  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', EVICTD_CLI, 'run', '--config', configFile], {
+  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', '--import', EXIT_WITH_PARENT, EVICTD_CLI, 'run', '--config', configFile], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // stdin stays open and unused: its end tells the child that this process is gone.
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
   let url: string | undefined;
