@@ -6,12 +6,12 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createRedisLayout } from '@evictd/schemas';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
-import { cacheFixture, runYaml, spawnEvictdRun, testKafka, waitCommittedToEnd, type EvictdProcess } from './invalidate-helpers.js';
+import { cacheFixture, createProductsTable, productsTable, runYaml, spawnEvictdRun, testKafka, waitCommittedToEnd, type EvictdProcess } from './invalidate-helpers.js';
 import { dropSlot } from './publish-helpers.js';
 
 const env = stackEnv();
 const ns = uniqueName('e2e_inv');
-const table = `${ns}_products`;
+const table = productsTable(ns);
 const topic = `${ns}.public.${table}`;
 const groupId = `${ns}_group`;
 const layout = createRedisLayout({ keyPrefix: `${ns}:` });
@@ -23,8 +23,7 @@ let evictd: EvictdProcess;
 
 before(async () => {
   await db.connect();
-  await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY, name text, price numeric(10,2), category_id int, stock int)`);
-  await db.query(`ALTER TABLE ${table} REPLICA IDENTITY FULL`);
+  await createProductsTable(db, table);
   await db.query(`INSERT INTO ${table} SELECT g, 'p' || g, 1.00, 1 + g % 3, 5 FROM generate_series(1, 50) g`);
   evictd = await spawnEvictdRun(env, runYaml(ns, table));
 });

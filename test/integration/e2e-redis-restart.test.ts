@@ -14,14 +14,14 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
-import { countExisting, runYaml, spawnEvictdRun, testKafka, waitCommittedToEnd, type EvictdProcess } from './invalidate-helpers.js';
+import { countExisting, createProductsTable, productsTable, runYaml, spawnEvictdRun, testKafka, waitCommittedToEnd, type EvictdProcess } from './invalidate-helpers.js';
 import { dropSlot } from './publish-helpers.js';
 
 const ROWS = 10_000;
 const ROWS_PER_TXN = 100;
 const env = stackEnv();
 const ns = uniqueName('e2e_restart');
-const table = `${ns}_products`;
+const table = productsTable(ns);
 const dir = mkdtempSync(join(tmpdir(), 'evictd-e2e-redis-'));
 const db = new pg.Client({ connectionString: env.DATABASE_URL });
 const allKeys = Array.from({ length: ROWS }, (_, i) => `${ns}:product:${i + 1}`);
@@ -65,8 +65,7 @@ before(async () => {
   redis.on('error', () => {}); // expected while the server is down
   await startRedis();
   await db.connect();
-  await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY, name text, price numeric(10,2), category_id int, stock int)`);
-  await db.query(`ALTER TABLE ${table} REPLICA IDENTITY FULL`);
+  await createProductsTable(db, table);
   await db.query(`INSERT INTO ${table} SELECT g, 'p' || g, 1.00, 1, 5 FROM generate_series(1, ${ROWS}) g`);
   evictd = await spawnEvictdRun({ ...env, REDIS_URL: `redis://127.0.0.1:${port}` }, runYaml(ns, table));
 });

@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { stackEnv, uniqueName } from '../support/index.js';
+import { parseConfig } from '../../services/invalidator/src/config/index.js';
+import { EvictdError } from '../../services/invalidator/src/errors.js';
+import { startInvalidator } from './invalidate-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const env = stackEnv();
@@ -68,4 +71,15 @@ test('exits 0 once the rules fit the database', async () => {
   await db.query(`ALTER TABLE ${table} REPLICA IDENTITY FULL`);
   const { code, output } = await checkConfig(`  public.${table}:\n    keys: ["product:{id}"]\n    tags: ["category:{category_id}"]\n    columns: [name]`);
   assert.equal(code, 0, output);
+});
+
+test('the invalidator refuses to start when a template needs a value the database will not send', async () => {
+  await db.query(`ALTER TABLE ${table} REPLICA IDENTITY DEFAULT`);
+  const config = parseConfig(`log: { level: silent }\ntables:\n  public.${table}:\n    tags: ["category:{category_id}"]\n`, '/etc/evictd.yaml', env as unknown as NodeJS.ProcessEnv);
+  await assert.rejects(startInvalidator(config), (err: unknown) => {
+    assert.ok(err instanceof EvictdError);
+    assert.equal(err.code, 'CONFIG_RULES_DATABASE');
+    assert.match(err.message, new RegExp(`/etc/evictd\\.yaml: tables\\.public\\.${table}\\.tags\\[0\\]: "category:\\{category_id\\}" needs the old value of category_id`));
+    return true;
+  });
 });

@@ -3,16 +3,19 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import type { Consumer, Producer } from 'kafkajs';
 import { createRedisLayout } from '@evictd/schemas';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
 import type { Role } from '../../services/invalidator/src/roles/role.js';
-import { cacheFixture, changeEvent, invalidatorConfig, produce, startInvalidator, testKafka, waitCommittedToEnd } from './invalidate-helpers.js';
+import { cacheFixture, changeEvent, createProductsTable, invalidatorConfig, produce, productsTable, startInvalidator, testKafka, waitCommittedToEnd } from './invalidate-helpers.js';
 
 const env = stackEnv();
 const ns = uniqueName('inv_consume');
 const config = invalidatorConfig(env, ns);
-const topic = `${ns}.public.products`;
+const table = productsTable(ns);
+const topic = `${ns}.public.${table}`;
+const db = new pg.Client({ connectionString: env.DATABASE_URL });
 const layout = createRedisLayout({ keyPrefix: `${ns}:` });
 const kafka = testKafka(env);
 const key = (name: string) => `${ns}:${name}`;
@@ -23,6 +26,8 @@ let role: Role;
 let metrics: () => Promise<string>;
 
 before(async () => {
+  await db.connect();
+  await createProductsTable(db, table);
   producer = kafka.producer();
   await producer.connect();
   ({ role, metrics } = await startInvalidator(config));
@@ -32,6 +37,8 @@ after(async () => {
   await role.stop();
   await producer.disconnect();
   redis.disconnect();
+  await db.query(`DROP TABLE IF EXISTS ${table}`);
+  await db.end();
 });
 
 const row = (id: number, over: Record<string, unknown> = {}) => ({ id, name: `p${id}`, price: '1.00', category_id: 1, stock: 5, ...over });
@@ -44,7 +51,7 @@ test('an UPDATE removes the mapped keys and the members of the old and the new t
   await tagged('category:1', [key('list:cat1')]);
   await tagged('category:2', [key('list:cat2')]);
   await tagged('category:3', [key('list:cat3')]);
-  await produce(producer, topic, [{ key: { id: 1 }, value: changeEvent('u', 'public.products', row(1), row(1, { category_id: 2 })) }]);
+  await produce(producer, topic, [{ key: { id: 1 }, value: changeEvent('u', `public.${table}`, row(1), row(1, { category_id: 2 })) }]);
   await gone([...keys, key('list:cat1'), key('list:cat2')]);
   assert.equal(await redis.exists(key('product:2'), key('list:cat3')), 2, 'unrelated keys and tags stay');
   assert.equal(await redis.exists(layout.tagSetKey(key('category:1')), layout.tagSetKey(key('category:2'))), 0, 'tag sets removed');
@@ -55,8 +62,8 @@ test('a change to an unwatched column removes nothing', async () => {
   await setAll([key('product:10'), key('product:11')]);
   // Same partition, in order: once the second event is applied, the first was processed too.
   await produce(producer, topic, [
-    { key: { id: 10 }, value: changeEvent('u', 'public.products', row(10), row(10, { stock: 4 })) },
-    { key: { id: 11 }, value: changeEvent('u', 'public.products', row(11), row(11, { price: '2.00' })) },
+    { key: { id: 10 }, value: changeEvent('u', `public.${table}`, row(10), row(10, { stock: 4 })) },
+    { key: { id: 11 }, value: changeEvent('u', `public.${table}`, row(11), row(11, { price: '2.00' })) },
   ]);
   await gone([key('product:11')]);
   assert.equal(await redis.get(key('product:10')), 'cached');
@@ -66,7 +73,7 @@ test('TRUNCATE removes every key and tag the table rules can produce, and nothin
   const products = Array.from({ length: 300 }, (_, i) => [key(`product:${i + 100}`), key(`product:${i + 100}:detail`)]).flat();
   await setAll([...products, key('other:1'), key('productx')]);
   await tagged('category:7', [key('list:cat7')]);
-  await produce(producer, topic, [{ key: null, value: changeEvent('t', 'public.products', null, null) }]);
+  await produce(producer, topic, [{ key: null, value: changeEvent('t', `public.${table}`, null, null) }]);
   await gone([...products, key('list:cat7')]);
   assert.equal(await redis.exists(key('other:1'), key('productx')), 2);
 });
@@ -75,7 +82,7 @@ test('a malformed message goes to the dead-letter topic with its reason; the nex
   await setAll([key('product:20')]);
   await produce(producer, topic, [
     { key: { id: 19 }, value: '{"op": "u", "before": ' },
-    { key: { id: 20 }, value: changeEvent('d', 'public.products', row(20), null) },
+    { key: { id: 20 }, value: changeEvent('d', `public.${table}`, row(20), null) },
   ]);
   await gone([key('product:20')]);
 
@@ -104,11 +111,11 @@ test('a malformed message goes to the dead-letter topic with its reason; the nex
 test("a Debezium-shaped message ({schema, payload}, Debezium's source block) is applied like ours", async () => {
   await setAll([key('product:30'), key('product:30:detail')]);
   const value = {
-    schema: { type: 'struct', optional: false, name: `${ns}.public.products.Envelope`, fields: [] },
+    schema: { type: 'struct', optional: false, name: `${ns}.public.${table}.Envelope`, fields: [] },
     payload: {
       before: row(30),
       after: row(30, { name: 'renamed' }),
-      source: { version: '2.7.0.Final', connector: 'postgresql', name: ns, ts_ms: Date.now(), snapshot: 'false', db: 'app', sequence: '[null,"1"]', schema: 'public', table: 'products', txId: 9, lsn: 1, xmin: null },
+      source: { version: '2.7.0.Final', connector: 'postgresql', name: ns, ts_ms: Date.now(), snapshot: 'false', db: 'app', sequence: '[null,"1"]', schema: 'public', table, txId: 9, lsn: 1, xmin: null },
       op: 'u',
       ts_ms: Date.now(),
       transaction: null,
@@ -123,12 +130,12 @@ test('tombstones are skipped, and offsets are committed up to the end of the top
   await setAll([key('product:40')]);
   await produce(producer, topic, [
     { key: { id: 39 }, value: null },
-    { key: { id: 40 }, value: changeEvent('c', 'public.products', null, row(40)) },
+    { key: { id: 40 }, value: changeEvent('c', `public.${table}`, null, row(40)) },
   ]);
   await gone([key('product:40')]);
   await waitCommittedToEnd(kafka, config.invalidate.groupId, topic);
   const text = await metrics();
-  assert.match(text, /evictd_invalidate_events_total\{table="public\.products",op="u",outcome="filtered"\} 1/);
+  assert.ok(text.includes(`evictd_invalidate_events_total{table="public.${table}",op="u",outcome="filtered"} 1`), 'the unwatched change counted as filtered');
   assert.match(text, /evictd_invalidate_commit_to_delete_seconds_count \d+/);
   assert.equal(role.health().ok, true);
 });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
+import type pg from 'pg';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { ChangeEvent, Op, RedisLayout, RowImage } from '@evictd/schemas';
 import { parseConfig, type EvictdConfig } from '../../services/invalidator/src/config/index.js';
@@ -15,19 +16,34 @@ import { start } from '../../services/invalidator/src/roles/invalidate.js';
 import type { Role } from '../../services/invalidator/src/roles/role.js';
 import { waitFor, type StackEnv } from '../support/index.js';
 
-/** App keys of a test file live under `ns:`; evictd's own keys under `ns:` as keyPrefix too. */
-export function invalidatorConfig(env: StackEnv, ns: string, extra = ''): EvictdConfig {
+/** The products table of a test file: `<ns>_products`. */
+export const productsTable = (ns: string) => `${ns}_products`;
+
+/** Creates it with REPLICA IDENTITY FULL, so every old value the rules need is sent. */
+export async function createProductsTable(db: pg.Client, table: string): Promise<void> {
+  await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY, name text, price numeric(10,2), category_id int, stock int)`);
+  await db.query(`ALTER TABLE ${table} REPLICA IDENTITY FULL`);
+}
+
+/** App keys of a test file live under `ns:`, and so do evictd's own keys (keyPrefix). */
+function rulesYaml(ns: string, table: string): string {
+  return `
+tables:
+  public.${table}:
+    keys: ["${ns}:product:{id}", "${ns}:product:{id}:detail"]
+    tags: ["${ns}:category:{category_id}"]
+    columns: [name, price, category_id]
+`;
+}
+
+/** An invalidator config on the products table of `ns` (which must exist: the rules are checked at start). */
+export function invalidatorConfig(env: StackEnv, ns: string): EvictdConfig {
   const yaml = `
 kafka: { topicPrefix: ${ns}, partitions: 3 }
 redis: { keyPrefix: "${ns}:" }
 invalidate: { groupId: ${ns}_group, deadLetterTopic: ${ns}.dlq }
 log: { level: silent }
-tables:
-  public.products:
-    keys: ["${ns}:product:{id}", "${ns}:product:{id}:detail"]
-    tags: ["${ns}:category:{category_id}"]
-    columns: [name, price, category_id]
-${extra}`;
+${rulesYaml(ns, productsTable(ns))}`;
   return parseConfig(yaml, `/tmp/${ns}.yaml`, env as unknown as NodeJS.ProcessEnv);
 }
 
@@ -107,12 +123,7 @@ invalidate: { groupId: ${ns}_group, deadLetterTopic: ${ns}.dlq }
 publish: { lingerMs: 2 }
 http: { port: 0 }
 log: { level: info }
-tables:
-  public.${table}:
-    keys: ["${ns}:product:{id}", "${ns}:product:{id}:detail"]
-    tags: ["${ns}:category:{category_id}"]
-    columns: [name, price, category_id]
-`;
+${rulesYaml(ns, table)}`;
 }
 
 export interface EvictdProcess {

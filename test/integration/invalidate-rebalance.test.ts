@@ -1,25 +1,35 @@
 // Two invalidators join the same consumer group while events flow: partitions move between them
 // mid-stream, and still every event is applied and every offset committed.
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
 import type { Role } from '../../services/invalidator/src/roles/role.js';
-import { changeEvent, countExisting, invalidatorConfig, startInvalidator, testKafka, waitCommittedToEnd } from './invalidate-helpers.js';
+import { changeEvent, countExisting, createProductsTable, invalidatorConfig, productsTable, startInvalidator, testKafka, waitCommittedToEnd } from './invalidate-helpers.js';
 
 const EVENTS = 6_000;
 const env = stackEnv();
 const ns = uniqueName('inv_rebalance');
-const topic = `${ns}.public.products`;
+const table = productsTable(ns);
+const topic = `${ns}.public.${table}`;
+const db = new pg.Client({ connectionString: env.DATABASE_URL });
 const config = invalidatorConfig(env, ns);
 const kafka = testKafka(env);
 const redis = new Redis(env.REDIS_URL);
 const roles: Role[] = [];
 const key = (id: number) => `${ns}:product:${id}`;
 
+before(async () => {
+  await db.connect();
+  await createProductsTable(db, table);
+});
+
 after(async () => {
   for (const role of roles) await role.stop();
   redis.disconnect();
+  await db.query(`DROP TABLE IF EXISTS ${table}`);
+  await db.end();
 });
 
 const allKeys = Array.from({ length: EVENTS }, (_, id) => key(id));
@@ -33,7 +43,7 @@ test('a second member joining mid-stream takes partitions over without losing an
     for (let start = from; start < to; start += 500) {
       const messages = Array.from({ length: Math.min(500, to - start) }, (_, j) => {
         const id = start + j;
-        return { key: JSON.stringify({ id }), value: JSON.stringify(changeEvent('u', 'public.products', { id, name: 'a', price: '1', category_id: 1 }, { id, name: 'b', price: '1', category_id: 1 })) };
+        return { key: JSON.stringify({ id }), value: JSON.stringify(changeEvent('u', `public.${table}`, { id, name: 'a', price: '1', category_id: 1 }, { id, name: 'b', price: '1', category_id: 1 })) };
       });
       await producer.send({ topic, acks: -1, messages });
     }

@@ -12,7 +12,7 @@ import { startConsumer, type ChunkContext } from '../bus/consumer.js';
 import { sendDeadLetters, type DeadLetter } from '../bus/dead-letter.js';
 import { decodeEvent } from '../bus/decode-event.js';
 import { createKafka } from '../bus/kafka.js';
-import { compileRules, resolveChange, type Invalidation, type Rules } from '../rules/index.js';
+import { checkConfigAgainstDatabase, compileRules, problemsError, resolveChange, type Invalidation, type Rules } from '../rules/index.js';
 import { applyInvalidations, createInvalidatorMetrics, isEmpty, mergeInvalidations, type InvalidatorMetrics } from '../redis/index.js';
 import type { Logger } from '../observability/log.js';
 import type { Role, RoleContext } from './role.js';
@@ -44,6 +44,23 @@ async function ensureTopics(kafka: Kafka, config: EvictdConfig): Promise<void> {
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * A template value the events will lack is an error at start, not a silent miss: the rules are
+ * checked against the live catalog (tables, columns, replica identity). When the database cannot
+ * be reached, invalidation still starts (a Postgres outage must not stop it); events lacking a
+ * value then fall back to globs, loudly.
+ */
+async function checkRulesAtStart(config: EvictdConfig, logger: Logger): Promise<void> {
+  let problems;
+  try {
+    problems = await checkConfigAgainstDatabase(config);
+  } catch (err) {
+    logger.warn({ err }, `cannot check the rules against the database now (${describeError(err)}); starting anyway, run evictd check-config once it is reachable`);
+    return;
+  }
+  if (problems.length > 0) throw problemsError('CONFIG_RULES_DATABASE', `the rules in ${config.file} do not fit the database (evictd check-config lists the same)`, problems);
 }
 
 interface Pipeline {
@@ -137,6 +154,7 @@ function logUnresolved(p: Pipeline, unresolved: readonly string[]): void {
 export async function start(ctx: RoleContext): Promise<Role> {
   const { config, logger, registry, signal } = ctx;
   const rules = compileRules(config.tables, config.file);
+  await checkRulesAtStart(config, logger);
   const layout = createRedisLayout({ keyPrefix: config.redis.keyPrefix, markerTtlMs: config.invalidate.markerTtlMs });
   const metrics = createInvalidatorMetrics(registry);
   const redis = new Redis(config.redis.url, redisClientOptions(config.redis));

@@ -13,10 +13,10 @@ export async function checkConfigAgainstDatabase(config: EvictdConfig): Promise<
   try {
     rules = compileRules(config.tables, config.file);
   } catch (err) {
-    if (err instanceof EvictdError && err.code === 'RULES_INVALID') return err.context.problems as Problem[];
+    if (err instanceof EvictdError && err.code === 'CONFIG_RULES_INVALID') return err.context.problems as Problem[];
     throw err;
   }
-  const client = new pg.Client({ connectionString: config.postgres.url, ssl: config.postgres.ssl });
+  const client = new pg.Client({ connectionString: config.postgres.url, ssl: config.postgres.ssl, connectionTimeoutMillis: 10_000 });
   try {
     await client.connect();
     const catalog = await readCatalog(client, [...rules.tables.keys()]);

@@ -35,7 +35,7 @@ test('reports every problem with the file and the path in it', () => {
       ),
     (err: unknown) => {
       assert.ok(err instanceof EvictdError);
-      assert.equal(err.code, 'RULES_INVALID');
+      assert.equal(err.code, 'CONFIG_RULES_INVALID');
       const lines = err.message.split('\n').slice(1).map((l) => l.trim());
       assert.equal(lines.length, 5);
       assert.match(lines[0] ?? '', /^- \/etc\/evictd\.yaml: tables\.products: .*schema\.table, e\.g\. public\.products/);

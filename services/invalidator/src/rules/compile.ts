@@ -88,7 +88,7 @@ export function compileRules(section: RulesSection, file: string): Rules {
     const watched = columns ? [...new Set([...columns, ...used])] : null;
     tables.set(table, { table, ...split, keys, tags, columns, watched });
   }
-  if (problems.length > 0) throw problemsError('RULES_INVALID', `invalid rules in ${file}`, problems);
+  if (problems.length > 0) throw problemsError('CONFIG_RULES_INVALID', `invalid rules in ${file}`, problems);
   return { file, tables };
 }
 
