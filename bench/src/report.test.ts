@@ -12,7 +12,7 @@ const results: BenchResults = {
     { offeredPerSec: 1000, achievedPerSec: 998, commits: 10000, unobserved: 0, p50: 3.2, p95: 12, p99: 31.4, max: 80, mean: 4, stages: { commitToKafkaMeanMs: 1.5, commitToKafkaP99Ms: 10, commitToDeleteMeanMs: 3.1, commitToDeleteP99Ms: 25 } },
   ],
   throughput: { changes: 200000, seconds: 5, perSec: 40000 },
-  backlog: { changes: 1000000, seconds: 30, perSec: 33333, startupSeconds: 2 },
+  backlog: { changes: 1000000, seconds: 30, perSec: 33333, startupSeconds: 2, publishBatches: { count: 200, meanEvents: 5000, perSec: 6.67 } },
   processes: [{ process: 'publish', phase: 'throughput', rssPeakMiB: 160.2, cpuPercent: 95, heapUsedPeakMiB: 40.5 }],
   raw: { pgDecodeRowsPerSec: 190000, redisUnlinkPerSec: 500000, kafkaProducePerSec: 100000, kafkaConsumePerSec: 200000 },
   ratios: { pgDecodeRowsPerSec: 0.21, redisUnlinkPerSec: 0.08, kafkaProducePerSec: 0.4, kafkaConsumePerSec: 0.2 },
@@ -25,6 +25,8 @@ test('the report shows every load step and judges each target', () => {
   assert.match(md, /p99 ≤ 25 ms at 1k txn\/s \| 31\.4 ms \| \*\*missed\*\*/);
   assert.match(md, /p50 ≤ 5 ms at 1k txn\/s \| 3\.2 ms \| met/);
   assert.match(md, /≥ 30,000 row changes\/s \| 40,000 \| met/);
+  assert.match(md, /drain a 1,000,000-change backlog \(from evictd's start\) \| 30 s \(33,333\/s after the first deletion at 2 s\)/);
+  assert.match(md, /one in flight\) \| 6\.67\/s of 5,000 events/);
   assert.match(md, /RSS ≤ 150 MiB per process \| 160 MiB \| \*\*missed\*\*/);
   assert.match(md, /load average 0\.5 before, 1\.5 after/);
   assert.match(md, /\| publish \| throughput \| 160 \| 40\.5 \| 95 \|/);

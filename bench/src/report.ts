@@ -43,7 +43,10 @@ export function markdownReport(r: BenchResults): string {
       ['measure', 'evictd', 'raw limit', 'evictd / limit'],
       [
         ['sustained row changes/s (end to end)', n(r.throughput.perSec), '', ''],
-        [`drain a ${n(r.backlog.changes)}-change backlog`, `${n(r.backlog.seconds)} s (${n(r.backlog.perSec)}/s)`, '', ''],
+        [`drain a ${n(r.backlog.changes)}-change backlog (from evictd's start)`, `${n(r.backlog.seconds)} s (${n(r.backlog.perSec)}/s after the first deletion at ${n(r.backlog.startupSeconds)} s)`, '', ''],
+        ...(r.backlog.publishBatches
+          ? [['publisher Kafka batches during the drain (one in flight)', `${n(r.backlog.publishBatches.perSec)}/s of ${n(r.backlog.publishBatches.meanEvents)} events`, '', '']]
+          : []),
         ['Postgres logical decoding (pg_recvlogical, pgoutput), rows/s', '', n(r.raw.pgDecodeRowsPerSec), n(r.ratios.pgDecodeRowsPerSec)],
         ['Redis pipelined UNLINK (100 keys/command), keys/s', '', n(r.raw.redisUnlinkPerSec), n(r.ratios.redisUnlinkPerSec)],
         ['kafkajs produce, msgs/s', '', n(r.raw.kafkaProducePerSec), n(r.ratios.kafkaProducePerSec)],

@@ -76,7 +76,11 @@ export interface BenchResults {
   };
   latency: LatencyStep[];
   throughput: ThroughputRun;
-  backlog: ThroughputRun & { startupSeconds: number };
+  backlog: ThroughputRun & {
+    startupSeconds: number;
+    /** Publisher's Kafka batches during the drain (evictd_publish_batch_events): one is in flight at a time. */
+    publishBatches?: { count: number; meanEvents: number; perSec: number };
+  };
   processes: ProcessUsage[];
   raw: RawLimits;
   /** evictd's throughput over each raw limit. */

@@ -259,7 +259,14 @@ async function main(): Promise<void> {
     const bDone = watchPhase('backlog drain', processes);
     await waitUntil('the backlog to drain', () => count >= bIds.length, 900_000);
     processUsage.push(...bDone());
-    const backlog = { changes: bIds.length, seconds: (last - b0) / 1000, startupSeconds: (first - b0) / 1000, perSec: bIds.length / ((last - first) / 1000) };
+    const batches = parseHistogram(await scrape(publisher.metricsUrl).catch(() => ''), 'evictd_publish_batch_events');
+    const backlog = {
+      changes: bIds.length,
+      seconds: (last - b0) / 1000,
+      startupSeconds: (first - b0) / 1000,
+      perSec: bIds.length / ((last - first) / 1000),
+      ...(batches?.count ? { publishBatches: { count: batches.count, meanEvents: batches.sum / batches.count, perSec: batches.count / ((last - first) / 1000) } } : {}),
+    };
     log(`  drained in ${round(backlog.seconds)} s (${round(backlog.perSec)}/s after the first deletion at ${round(backlog.startupSeconds)} s)`);
     await stopAll();
     await observer.close();
