@@ -33,6 +33,8 @@ export interface ApplyOptions {
   signal: AbortSignal;
   /** Called before each backoff, e.g. to heartbeat the consumer group. */
   onRetry?: (err: unknown, attempt: number) => void;
+  /** Called after each page of a scan: a TRUNCATE of a large cache may scan for long. */
+  onProgress?: () => void;
 }
 
 export async function applyInvalidations(
@@ -51,6 +53,7 @@ export async function applyInvalidations(
           total.tags += result.tags;
           total.tagMembers += result.tagMembers;
           total.roundTrips += result.roundTrips;
+          options.onProgress?.();
         }
         return total;
       } catch (err) {

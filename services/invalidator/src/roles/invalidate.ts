@@ -127,6 +127,7 @@ async function handleChunk(p: Pipeline, messages: readonly KafkaMessage[], ctx: 
         }
         void ctx.heartbeat();
       },
+      onProgress: () => void ctx.heartbeat(),
     });
     if (p.redisDown) {
       p.logger.info({ downForMs: Date.now() - p.redisDown.since }, 'Redis is back; deletions confirmed');
