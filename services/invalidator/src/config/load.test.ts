@@ -61,7 +61,7 @@ kafka: { brokers: ["nohostport"] }
 publish: { lostSlot: sometimes }
 tables:
   products: { keys: ["p:{id}"] }
-  public.categories: { keys: [1] }
+  public.categories: { keys: [{ id: 1 }] }
   public.orders: { columns: [total] }
 `);
   assert.match(message, /invalid config \/etc\/evictd\.yaml/);
@@ -79,6 +79,13 @@ test('missing connection settings say which env variable can provide them', () =
   assert.match(message, /postgres\.url: is required: set it in the file or in the environment variable DATABASE_URL/);
   assert.match(message, /kafka\.brokers: .*KAFKA_BROKERS/);
   assert.match(message, /redis\.url: .*REDIS_URL/);
+});
+
+test('values from the environment are coerced to the type a setting needs', () => {
+  const config = parseConfig(`${minimal}http: { port: "\${HTTP_PORT}" }\nkafka:\n  brokers: ["k:1"]\n  sasl: { mechanism: plain, username: u, password: "\${PW}" }\n`.replace(/^kafka: \{.*\}$/m, ''), '/x.yaml', { HTTP_PORT: '9500', PW: '12345' });
+  assert.equal(config.http.port, 9500);
+  assert.equal(config.kafka.sasl?.password, '12345');
+  assert.match(problemsOf(`${minimal}http: { port: "\${HTTP_PORT}" }\n`, { HTTP_PORT: 'eighty' }), /http\.port: must be integer/);
 });
 
 test('YAML syntax errors are reported, not thrown raw', () => {

@@ -10,7 +10,9 @@ import type { ConfigProblem, EvictdConfig, TlsFiles } from './types.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+// coerceTypes: "${HTTP_PORT}" becomes the integer the schema wants, and a numeric-looking
+// password stays a string; values that cannot be coerced are still reported.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: false });
 const validateShape = ajv.compile(readJsonSchema('config.schema.json'));
 
 /**
