@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { externalStackEnv, startStack, type Stack, type StackEnv } from '@evictd/infra';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const TEST_TIMEOUT_MS = 10 * 60_000;
 const SKIP_DIRS = new Set(['node_modules', 'dist', '.git', '.stack', '.ci']);
 
 function findTests(dir: string, found: string[] = []): string[] {
@@ -38,7 +39,9 @@ const stamp = () => new Date().toISOString().slice(11, 19);
 const say = (line: string) => console.error(`[test/run ${stamp()}] ${line}`);
 
 function runNodeTest(files: string[], env: Partial<StackEnv>): Promise<number> {
-  const args = ['--conditions=development', '--import', 'tsx', '--test', '--test-concurrency=1', ...files];
+  // --test-force-exit: a file whose tests finished but which leaks a handle (a client left open)
+  // would otherwise hang the whole run, and CI with it; --test-timeout bounds a test that hangs.
+  const args = ['--conditions=development', '--import', 'tsx', '--test', '--test-concurrency=1', '--test-force-exit', `--test-timeout=${TEST_TIMEOUT_MS}`, ...files];
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
   // The test process shares the terminal: Ctrl-C reaches it too; a SIGTERM to us is passed on.
   const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
