@@ -157,6 +157,8 @@ async function main(): Promise<void> {
   log('starting the local stack');
   const stack = await startStack({ handleSignals: true });
   const pool = new pg.Pool({ connectionString: stack.env.DATABASE_URL, max: 12 });
+  // An idle pooled connection closed by the server at shutdown must not crash the run after its results.
+  pool.on('error', () => undefined);
   const redis = new Redis(stack.env.REDIS_URL);
   const processes: EvictdProcess[] = [];
   const stopAll = () => Promise.all(processes.map((p) => p.stop()));

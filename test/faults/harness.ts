@@ -112,6 +112,8 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
   log('starting a private stack (this run kills its servers)');
   const stack = await startStack({ handleSignals: true });
   const pool = new pg.Pool({ connectionString: stack.env.DATABASE_URL, max: 8 });
+  // An idle pooled connection closed by the server at shutdown must not crash the run after its results.
+  pool.on('error', () => undefined);
   // Readers fail fast while Redis is down instead of queueing; the loop just tries again.
   const redis = new Redis(stack.env.REDIS_URL, { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
   redis.on('error', () => undefined);
