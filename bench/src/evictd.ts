@@ -154,6 +154,8 @@ export interface PipelineConfigOptions {
   tables: Record<string, { keys?: string[]; tags?: string[] }>;
   httpPort: number;
   markerTtlMs?: number;
+  /** Overrides of the publish section (e.g. maxInFlightBytes); defaults otherwise. */
+  publish?: Record<string, number>;
 }
 
 /** An evictd config for one role process of a benchmark or fault run. */
@@ -162,6 +164,7 @@ export function pipelineConfig(o: PipelineConfigOptions): EvictdProcessOptions['
     postgres: { url: o.env.DATABASE_URL, slot: o.name, publication: o.name, createPublication: true },
     kafka: { brokers: o.env.KAFKA_BROKERS.split(','), clientId: o.name, topicPrefix: o.name, partitions: 6, replicationFactor: 1 },
     redis: { url: o.env.REDIS_URL, keyPrefix: '' },
+    ...(o.publish ? { publish: o.publish } : {}),
     invalidate: { groupId: `${o.name}-cache`, deadLetterTopic: `${o.name}.dlq`, ...(o.markerTtlMs ? { markerTtlMs: o.markerTtlMs } : {}) },
     http: { host: '127.0.0.1', port: o.httpPort },
     log: { level: 'warn' },

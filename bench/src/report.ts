@@ -20,7 +20,8 @@ export function markdownReport(r: BenchResults): string {
   const parts = [
     `Measured ${r.startedAt} (${Math.round(r.durationSeconds)} s run${env.quick ? ', quick mode' : ''}) on ${env.cpus} × ${env.cpuModel}, ` +
       `Node ${env.node}, evictd from ${env.evictdRuntime === 'dist' ? 'compiled dist/' : 'TypeScript via tsx'}` +
-      `${env.evictdNodeOptions ? ` with NODE_OPTIONS=${env.evictdNodeOptions}` : ''}; ` +
+      `${env.evictdNodeOptions ? ` with NODE_OPTIONS=${env.evictdNodeOptions}` : ''}` +
+      `${env.maxInFlightBytes ? `, publish.maxInFlightBytes ${env.maxInFlightBytes}` : ''}; ` +
       `1-min load average ${env.loadAverage.before} before, ${env.loadAverage.after} after.`,
     '',
     '**Commit → Redis deletion latency** (ms; from the commit timestamp to the keyspace `del` notification)',

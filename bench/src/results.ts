@@ -72,6 +72,8 @@ export interface BenchResults {
     evictdRuntime: 'dist' | 'tsx';
     /** NODE_OPTIONS given to the evictd processes (BENCH_EVICTD_NODE_OPTIONS); empty: Node's defaults. */
     evictdNodeOptions: string;
+    /** publish.maxInFlightBytes when the run set it (BENCH_MAX_IN_FLIGHT_BYTES); absent: evictd's default. */
+    maxInFlightBytes?: number;
     quick: boolean;
   };
   latency: LatencyStep[];

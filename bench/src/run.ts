@@ -4,7 +4,8 @@
  *
  * Environment: BENCH_QUICK=1 (smaller, ~1 min), BENCH_LOADS=100,1000,5000, BENCH_STEP_S=10,
  * BENCH_BACKLOG=1000000, BENCH_RUNTIME=dist|tsx (default dist, built first), BENCH_PROFILE=0 (no CPU profile),
- * BENCH_EVICTD_NODE_OPTIONS (NODE_OPTIONS of the evictd processes only, e.g. --max-old-space-size=128).
+ * BENCH_EVICTD_NODE_OPTIONS (NODE_OPTIONS of the evictd processes only, e.g. --max-old-space-size=128),
+ * BENCH_MAX_IN_FLIGHT_BYTES (the publisher's publish.maxInFlightBytes; default: evictd's).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -39,6 +40,7 @@ const settings = {
   runtime: (env.BENCH_RUNTIME ?? 'dist') as EvictdRuntime,
   profile: env.BENCH_PROFILE !== '0',
   evictdNodeOptions: env.BENCH_EVICTD_NODE_OPTIONS ?? '',
+  maxInFlightBytes: env.BENCH_MAX_IN_FLIGHT_BYTES === undefined ? undefined : Number(env.BENCH_MAX_IN_FLIGHT_BYTES),
 };
 for (const [name, value] of Object.entries(settings)) {
   const bad = Array.isArray(value) ? value.some((v) => !(v > 0)) : typeof value === 'number' && !(value > 0);
@@ -169,7 +171,13 @@ async function main(): Promise<void> {
     await createTable(pool, table, rows);
 
     const config = async () =>
-      pipelineConfig({ env: stack.env, name: NAME, tables: { [table.name]: { keys: [`${KEY_PREFIX}{id}`] } }, httpPort: await freePort() });
+      pipelineConfig({
+        env: stack.env,
+        name: NAME,
+        tables: { [table.name]: { keys: [`${KEY_PREFIX}{id}`] } },
+        httpPort: await freePort(),
+        ...(settings.maxInFlightBytes ? { publish: { maxInFlightBytes: settings.maxInFlightBytes } } : {}),
+      });
     const childEnv = settings.evictdNodeOptions ? { NODE_OPTIONS: settings.evictdNodeOptions } : {};
     const publisher = evictdProcess({ command: 'publish', config: await config(), dir: work, runtime, cpuProfile: settings.profile, env: childEnv });
     const invalidator = evictdProcess({ command: 'invalidate', config: await config(), dir: work, runtime, cpuProfile: settings.profile, env: childEnv });
@@ -300,6 +308,7 @@ async function main(): Promise<void> {
         loadAverage: { before: round(loadBefore), after: round(loadavg()[0]!) },
         evictdRuntime: runtime,
         evictdNodeOptions: settings.evictdNodeOptions,
+        ...(settings.maxInFlightBytes ? { maxInFlightBytes: settings.maxInFlightBytes } : {}),
         quick,
       },
       latency,
