@@ -4,7 +4,7 @@
  * and offset handling (bus/consumer) each live in their own module.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { createRedisLayout, OP, type RedisLayout } from '@evictd/schemas';
 import type { EvictdConfig } from '../config/index.js';
 import { describeError } from '../errors.js';
@@ -161,7 +161,8 @@ export async function start(ctx: RoleContext): Promise<Role> {
   const redis = new Redis(config.redis.url, redisClientOptions(config.redis));
   redis.on('error', (err: unknown) => logger.debug({ err }, 'redis connection error'));
   const kafka = createKafka(config.kafka, logger);
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  // Dead letters: the explicit partitioner also silences kafkajs' partitioner-change warning.
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   const cleanup = async () => {
     await producer.disconnect().catch(() => undefined);
     redis.disconnect();
