@@ -10,6 +10,9 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
 
+/** kafkajs protocol error types that mean this member must rejoin the group. */
+const REBALANCING = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR_FOR_GROUP', 'NOT_COORDINATOR']);
+
 export interface ChunkContext {
   readonly topic: string;
   readonly partition: number;
@@ -88,7 +91,13 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       const abortChunk = () => chunkController.abort();
       stopController.signal.addEventListener('abort', abortChunk, { once: true });
       const heartbeat = async () => {
-        await payload.heartbeat().catch((err: unknown) => logger.debug({ err }, 'heartbeat failed'));
+        try {
+          await payload.heartbeat();
+        } catch (err) {
+          logger.debug({ err }, 'heartbeat failed');
+          // The group is rebalancing: give the chunk up (uncommitted) so this member can rejoin in time.
+          if (REBALANCING.has((err as { type?: string }).type ?? '')) chunkController.abort();
+        }
         if (isStale()) chunkController.abort();
       };
       try {
