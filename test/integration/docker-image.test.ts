@@ -20,7 +20,8 @@ import { REPO_ROOT, environmentOf, flagValue, readCompose, service, type Compose
 import { createDemoDatabase, type DemoDatabase } from '../docker/demo-database.js';
 import { buildNative, type NativeImage } from '../docker/native-build.js';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
-import { dropSlot, testKafka } from './publish-helpers.js';
+import { dropSlot } from './publish-helpers.js';
+import { deleteTopicsWithPrefix } from '../docker/topics.js';
 
 const env = stackEnv();
 const ns = uniqueName('dockimg');
@@ -131,11 +132,7 @@ test('compose up, natively: the built services start in order, an edit through t
     const admin = new pg.Client({ connectionString: env.DATABASE_URL });
     await admin.connect();
     await dropSlot(admin, ns).finally(() => admin.end());
-    const kafkaAdmin = testKafka(env).admin();
-    await kafkaAdmin.connect();
-    const topics = (await kafkaAdmin.listTopics()).filter((t) => t.startsWith(`${ns}.`));
-    if (topics.length > 0) await kafkaAdmin.deleteTopics({ topics });
-    await kafkaAdmin.disconnect();
+    await deleteTopicsWithPrefix(env, ns);
   });
 
   const publisher = startService('evictd-publish', publisherSvc, evictdEnv);

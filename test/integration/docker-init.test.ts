@@ -18,6 +18,7 @@ import { REPO_ROOT, environmentOf, postgresInitScripts, readCompose, service } f
 import { createDemoDatabase, type DemoDatabase } from '../docker/demo-database.js';
 import { stackEnv, uniqueName, waitFor, type StackEnv } from '../support/index.js';
 import { dropSlot, readTopics, spawnPublisher, testKafka } from './publish-helpers.js';
+import { deleteTopicsWithPrefix } from '../docker/topics.js';
 
 const run = promisify(execFile);
 const env = stackEnv();
@@ -105,16 +106,14 @@ test('as that role, evictd check-config and evictd publish work with the contain
   });
   assert.match(check.stdout, /OK \(2 tables checked against the database\)/);
 
+  cleanups.push(async () => {
+    await dropSlot(admin, ns);
+    await deleteTopicsWithPrefix(env, ns);
+  });
   const publisher = await spawnPublisher(evictdEnv, yaml);
   cleanups.push(async () => {
     if (publisher.child.exitCode === null) publisher.child.kill('SIGKILL');
     await publisher.exited;
-    await dropSlot(admin, ns);
-    const kafkaAdmin = testKafka(env).admin();
-    await kafkaAdmin.connect();
-    const topics = (await kafkaAdmin.listTopics()).filter((t) => t.startsWith(`${ns}.`));
-    if (topics.length > 0) await kafkaAdmin.deleteTopics({ topics });
-    await kafkaAdmin.disconnect();
   });
 
   const reader = await readTopics(testKafka(env), [`${ns}.public.products`], ns);

@@ -23,7 +23,8 @@ import { createLogger } from '../../services/invalidator/src/observability/log.j
 import { redisClientOptions } from '../../services/invalidator/src/roles/invalidate.js';
 import { REPO_ROOT } from '../docker/compose-file.js';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
-import { spawnPublisher, testKafka } from './publish-helpers.js';
+import { spawnPublisher } from './publish-helpers.js';
+import { deleteTopicsWithPrefix } from '../docker/topics.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'evictd-tls-'));
@@ -199,15 +200,11 @@ test('sslmode=verify-full with sslrootcert in DATABASE_URL: evictd check-config 
 
 test('postgres.ssl.ca: evictd publish streams over TLS (replication and catalog connections) and stops on SIGTERM', async () => {
   const yaml = readFileSync(pgConfig(`, ssl: { ca: ${join(dir, 'ca.pem')} }`), 'utf8');
+  cleanups.push(() => deleteTopicsWithPrefix(env, ns));
   const publisher = await spawnPublisher({ DATABASE_URL: pgUrl(), KAFKA_BROKERS: env.KAFKA_BROKERS, REDIS_URL: env.REDIS_URL }, yaml);
   cleanups.push(async () => {
     if (publisher.child.exitCode === null) publisher.child.kill('SIGKILL');
     await publisher.exited;
-    const kafkaAdmin = testKafka(env).admin();
-    await kafkaAdmin.connect();
-    const topics = (await kafkaAdmin.listTopics()).filter((t) => t.startsWith(`${ns}.`));
-    if (topics.length > 0) await kafkaAdmin.deleteTopics({ topics });
-    await kafkaAdmin.disconnect();
   });
   const admin = new pg.Client({ connectionString: pgUrl('?sslmode=verify-full&sslrootcert=' + join(dir, 'ca.pem')) });
   await admin.connect();
