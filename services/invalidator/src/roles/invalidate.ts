@@ -8,7 +8,8 @@ import { Partitioners, type Kafka, type KafkaMessage, type Producer } from 'kafk
 import { createRedisLayout, OP, type RedisLayout } from '@evictd/schemas';
 import type { EvictdConfig } from '../config/index.js';
 import { describeError } from '../errors.js';
-import { startConsumer, type ChunkContext } from '../bus/consumer.js';
+import { retry } from '../retry.js';
+import { isKafkaRetriable, startConsumer, type ChunkContext } from '../bus/consumer.js';
 import { sendDeadLetters, type DeadLetter } from '../bus/dead-letter.js';
 import { decodeEvent } from '../bus/decode-event.js';
 import { createKafka } from '../bus/kafka.js';
@@ -175,11 +176,21 @@ export async function start(ctx: RoleContext): Promise<Role> {
     redisDown: null,
     unresolvedLoggedAt: new Map(),
   };
+  // Kafka not reachable yet (containers start in any order): wait for it, like the publisher does.
+  const startup = {
+    signal,
+    minDelayMs: 500,
+    maxDelayMs: 15_000,
+    shouldRetry: isKafkaRetriable,
+    onRetry: (err: unknown, attempt: number, delayMs: number) => logger.warn({ err: describeError(err), attempt, delayMs }, 'start-up: Kafka not ready, retrying'),
+  };
   let consumer;
   try {
-    await ensureTopics(kafka, config);
-    await producer.connect();
-    consumer = await startConsumer({
+    await retry(async () => {
+      await ensureTopics(kafka, config);
+      await producer.connect();
+    }, startup);
+    consumer = await retry(() => startConsumer({
       kafka,
       groupId: config.invalidate.groupId,
       topics: config.invalidate.topics,
@@ -188,7 +199,7 @@ export async function start(ctx: RoleContext): Promise<Role> {
       handle: (messages, chunkCtx) => handleChunk(pipeline, messages, chunkCtx),
       onLag: (topic, partition, lag) => metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
       partitionsConsumedConcurrently: Math.min(4, config.kafka.partitions),
-    });
+    }), startup);
   } catch (err) {
     await cleanup();
     throw err;
