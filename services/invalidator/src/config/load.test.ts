@@ -95,3 +95,8 @@ test('YAML syntax errors are reported, not thrown raw', () => {
 test('TLS files that cannot be read are named', () => {
   assert.match(problemsOf(`${minimal}\nredis_tls_placeholder: 1\n`.replace('redis: { url: redis://127.0.0.1:6379 }', 'redis: { url: "rediss://h:1", tls: { ca: ./missing-ca.pem } }').replace('redis_tls_placeholder: 1\n', '')), /redis\.tls\.ca: cannot read \/etc\/missing-ca\.pem/);
 });
+
+test('postgres.ssl together with ssl parameters in the URL is refused (node-postgres would ignore postgres.ssl)', () => {
+  const text = minimal.replace('postgres: { url: postgres://u@127.0.0.1:5/app }', 'postgres: { url: "postgres://u@db:5/app?sslmode=require", ssl: { rejectUnauthorized: true } }');
+  assert.match(problemsOf(text), /postgres\.ssl: cannot be combined with sslmode in postgres\.url/);
+});

@@ -6,6 +6,7 @@ import { parseDocument } from 'yaml';
 import { readJsonSchema } from '@evictd/schemas';
 import { EvictdError } from '../errors.js';
 import { interpolateEnv } from './interpolate.js';
+import { urlSslParameters } from './postgres.js';
 import type { ConfigProblem, EvictdConfig, TlsFiles } from './types.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -50,6 +51,11 @@ export function parseConfig(text: string, file: string, env: Env = {}): EvictdCo
   requireSetting(config.postgres.url, 'postgres.url', 'DATABASE_URL', problems);
   requireSetting(config.kafka.brokers, 'kafka.brokers', 'KAFKA_BROKERS', problems);
   requireSetting(config.redis.url, 'redis.url', 'REDIS_URL', problems);
+
+  const urlSsl = config.postgres.url === undefined ? [] : urlSslParameters(config.postgres.url);
+  if (config.postgres.ssl && urlSsl.length > 0) {
+    problems.push({ path: 'postgres.ssl', message: `cannot be combined with ${urlSsl.join(', ')} in postgres.url / DATABASE_URL (node-postgres would ignore postgres.ssl): use one or the other` });
+  }
 
   const baseDir = dirname(file);
   const tls = (value: unknown, at: string) => readTlsFiles(value, at, baseDir, problems);

@@ -10,7 +10,7 @@
 import type { ClientConfig } from 'pg';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { CONNECTOR, FLUSH_REASON, OP, type ChangeEvent } from '@evictd/schemas';
-import type { EvictdConfig } from '../config/index.js';
+import { postgresClientConfig, type EvictdConfig } from '../config/index.js';
 import { EvictdError, describeError, fromPgError } from '../errors.js';
 import { retry } from '../retry.js';
 import { compileRules } from '../rules/index.js';
@@ -48,11 +48,6 @@ function publishMetrics(registry: Registry) {
   };
 }
 
-function pgConnection(config: EvictdConfig): ClientConfig {
-  const { url, ssl } = config.postgres;
-  return ssl ? { connectionString: url, ssl: { ca: ssl.ca, cert: ssl.cert, key: ssl.key, rejectUnauthorized: ssl.rejectUnauthorized } } : { connectionString: url };
-}
-
 /** kafkajs marks errors retriable; authentication and authorization never are. */
 function kafkaError(err: unknown, what: string): EvictdError {
   if (err instanceof EvictdError) return err;
@@ -87,7 +82,7 @@ class Publisher {
     this.config = ctx.config;
     this.log = ctx.logger;
     this.metrics = publishMetrics(ctx.registry);
-    this.connection = pgConnection(this.config);
+    this.connection = postgresClientConfig(this.config.postgres);
     this.tables = [...this.config.postgres.tables];
     ctx.signal.addEventListener('abort', () => this.abort.abort(), { once: true });
     this.kafka = createKafka(this.config.kafka, this.log);

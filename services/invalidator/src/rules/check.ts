@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { EvictdConfig } from '../config/index.js';
+import { postgresClientConfig, type EvictdConfig } from '../config/index.js';
 import { EvictdError, fromPgError } from '../errors.js';
 import { checkAgainstCatalog, readCatalog } from './catalog.js';
 import { compileRules, type Problem } from './compile.js';
@@ -16,7 +16,7 @@ export async function checkConfigAgainstDatabase(config: EvictdConfig): Promise<
     if (err instanceof EvictdError && err.code === 'CONFIG_RULES_INVALID') return err.context.problems as Problem[];
     throw err;
   }
-  const client = new pg.Client({ connectionString: config.postgres.url, ssl: config.postgres.ssl, connectionTimeoutMillis: 10_000 });
+  const client = new pg.Client({ ...postgresClientConfig(config.postgres), connectionTimeoutMillis: 10_000 });
   try {
     await client.connect();
     const catalog = await readCatalog(client, [...rules.tables.keys()]);
