@@ -17,8 +17,8 @@ const REDACT = [
 ];
 
 /**
- * Structured JSON logs on stdout. Level from EVICTD_LOG_LEVEL is read by the config module and
- * passed in; `silent` is useful in tests.
+ * Structured JSON logs on stdout. The level comes from the config (log.level); `silent` is
+ * useful in tests.
  */
 export function createLogger(name: string, level = 'info'): Logger {
   return pino({ name, level, redact: { paths: REDACT, censor: '[redacted]' }, base: { pid: process.pid } });
