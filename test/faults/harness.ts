@@ -60,6 +60,8 @@ export interface Nines {
 export interface FaultRunReport {
   seed: number;
   durationS: number;
+  gapMs: readonly [number, number];
+  downMs: readonly [number, number];
   changes: number;
   faults: Fault[];
   faultsByTarget: Record<FaultTarget, number>;
@@ -185,7 +187,9 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     const kill = (target: FaultTarget) => (target === 'publisher' || target === 'invalidator' ? roles[target].kill() : servers[target].kill());
 
     // Faults: each target's kill waits for its previous restart, so a slow JVM start cannot overlap itself.
-    const faults = faultSchedule({ seed: options.seed, durationMs, gapMs: options.gapMs ?? [2_000, 7_000], downMs: options.downMs ?? [300, 4_000] });
+    const gapMs = options.gapMs ?? [2_000, 7_000];
+    const downMs = options.downMs ?? [300, 4_000];
+    const faults = faultSchedule({ seed: options.seed, durationMs, gapMs, downMs });
     const busy = new Map<FaultTarget, Promise<void>>();
     /** When some part was down: kill to (for servers) answering again, (for evictd) spawned again. */
     const downs: { from: number; to: number }[] = [];
@@ -310,6 +314,8 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     return {
       seed: options.seed,
       durationS: options.durationS,
+      gapMs,
+      downMs,
       changes: commits.length,
       faults,
       faultsByTarget: countByTarget(faults),
@@ -349,7 +355,7 @@ export function describeReport(r: FaultRunReport): string {
   const n = (x: Nines) => `${round(x.share * 100)}% (${round(x.nines)}${x.lowerBound ? '+' : ''} nines)`;
   const by = Object.entries(r.faultsByTarget).map(([t, c]) => `${t} ${c}`).join(', ');
   return [
-    `seed ${r.seed}, ${r.durationS} s: ${r.changes} changes, ${r.faults.length} faults injected (${by}), ${r.restartRetries} restart retries`,
+    `seed ${r.seed}, ${r.durationS} s (faults every ${r.gapMs.join('-')} ms, down ${r.downMs.join('-')} ms): ${r.changes} changes, ${r.faults.length} faults injected (${by}), ${r.restartRetries} restart retries`,
     `stale entries: ${r.stale.length} of ${r.cachedKeys} cached keys (${r.checkedKeys} checked)`,
     `invalidations landed within 100 ms: ${n(r.within100ms)}; within 1 s: ${n(r.within1s)}; never observed: ${r.unobserved}`,
     `  of the ${r.calm.changes} changes committed while every part was up: within 100 ms ${n(r.calm.within100ms)}, within 1 s ${n(r.calm.within1s)}`,

@@ -1,7 +1,8 @@
 /**
  * `npm run test:faults`: the long fault-injection run (FAULTS_DURATION_S, default 300 s) with the
  * figures for the report; writes test-results/faults.json and exits 1 on any stale entry.
- * FAULTS_SEED replays a run; FAULTS_RATE (writes/s), FAULTS_ROWS, FAULTS_READERS size it.
+ * FAULTS_SEED replays a run; FAULTS_RATE (writes/s), FAULTS_ROWS, FAULTS_READERS size it;
+ * FAULTS_GAP_MS=min,max and FAULTS_DOWN_MS=min,max shape the fault schedule.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,16 @@ import { REPO_ROOT } from '@evictd/bench';
 import { describeReport, runFaults } from './harness.js';
 
 const env = process.env;
+function range(name: string, fallback: readonly [number, number]): readonly [number, number] {
+  const text = env[name];
+  if (text === undefined) return fallback;
+  const [min, max] = text.split(',').map(Number);
+  if (!(Number.isInteger(min) && Number.isInteger(max) && min! >= 0 && max! >= min!)) {
+    throw new RangeError(`${name} must be "min,max" in milliseconds with 0 <= min <= max, got "${text}"`);
+  }
+  return [min!, max!];
+}
+
 const options = {
   seed: Number(env.FAULTS_SEED ?? Date.now() % 1_000_000),
   durationS: Number(env.FAULTS_DURATION_S ?? 300),
@@ -17,13 +28,14 @@ const options = {
   readers: Number(env.FAULTS_READERS ?? 6),
   runtime: env.FAULTS_RUNTIME === 'dist' ? ('dist' as const) : ('tsx' as const),
 };
+const schedule = { gapMs: range('FAULTS_GAP_MS', [2_000, 7_000]), downMs: range('FAULTS_DOWN_MS', [300, 4_000]) };
 for (const [name, value] of Object.entries(options)) {
   if (typeof value === 'number' && !(Number.isInteger(value) && value > 0)) {
     throw new RangeError(`fault run setting ${name} must be a positive integer, got ${value} (check the FAULTS_* variables)`);
   }
 }
 
-const report = await runFaults({ ...options, log: (m) => process.stdout.write(`[faults ${new Date().toISOString().slice(11, 19)}] ${m}\n`) });
+const report = await runFaults({ ...options, ...schedule, log: (m) => process.stdout.write(`[faults ${new Date().toISOString().slice(11, 19)}] ${m}\n`) });
 const dir = join(REPO_ROOT, 'test-results');
 mkdirSync(dir, { recursive: true });
 writeFileSync(join(dir, 'faults.json'), `${JSON.stringify(report, null, 2)}\n`);
