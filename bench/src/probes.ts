@@ -68,7 +68,14 @@ export async function redisUnlinkRate(redis: Redis, count: number, keysPerComman
  * fresh consumer group reading them back with eachBatch. Messages per second each way; the
  * consumer is timed from its first batch (group join is set-up, not throughput).
  */
-export async function kafkaRates(brokers: string[], topic: string, count: number, messageBytes: number, partitions = 6, batch = 5000): Promise<{ producePerSec: number; consumePerSec: number }> {
+export async function kafkaRates(
+  brokers: string[],
+  topic: string,
+  count: number,
+  messageBytes: number,
+  partitions = 6,
+  batch = 5000,
+): Promise<{ producePerSec: number; consumePerSec: number; sendRttMs: number[] }> {
   const kafka = new Kafka({ clientId: 'evictd-bench-raw', brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
@@ -84,6 +91,13 @@ export async function kafkaRates(brokers: string[], topic: string, count: number
     await producer.sendBatch({ topicMessages: [{ topic, messages }], acks: -1 });
   }
   const producePerSec = count / ((performance.now() - t0) / 1000);
+  // Round trip of one small acknowledged batch, back to back: the floor under commit -> Kafka ack.
+  const sendRttMs: number[] = [];
+  for (let i = 0; i < 200; i += 1) {
+    const s0 = performance.now();
+    await producer.sendBatch({ topicMessages: [{ topic, messages: [{ key: `{"id":${i}}`, value }] }], acks: -1 });
+    sendRttMs.push(performance.now() - s0);
+  }
   await producer.disconnect();
 
   const consumer = kafka.consumer({ groupId: `${topic}-reader`, maxWaitTimeInMs: 20 });
@@ -103,5 +117,5 @@ export async function kafkaRates(brokers: string[], topic: string, count: number
       .catch(reject);
   });
   await consumer.disconnect();
-  return { producePerSec, consumePerSec };
+  return { producePerSec, consumePerSec, sendRttMs };
 }

@@ -15,6 +15,7 @@ const results: BenchResults = {
   backlog: { changes: 1000000, seconds: 30, perSec: 33333, startupSeconds: 2, publishBatches: { count: 200, meanEvents: 5000, perSec: 6.67 } },
   processes: [{ process: 'publish', phase: 'throughput', rssPeakMiB: 160.2, cpuPercent: 95, heapUsedPeakMiB: 40.5 }],
   raw: { pgDecodeRowsPerSec: 190000, redisUnlinkPerSec: 500000, kafkaProducePerSec: 100000, kafkaConsumePerSec: 200000 },
+  rawLatency: { kafkaSendRttP50Ms: 2.5, kafkaSendRttP99Ms: 9 },
   ratios: { pgDecodeRowsPerSec: 0.21, redisUnlinkPerSec: 0.08, kafkaProducePerSec: 0.4, kafkaConsumePerSec: 0.2 },
   profiles: [{ process: 'publish', phase: 'throughput', top: [{ functionName: 'parse|x', location: 'a.js:1', selfPercent: 12.3 }] }],
 };
@@ -31,6 +32,7 @@ test('the report shows every load step and judges each target', () => {
   assert.match(md, /load average 0\.5 before, 1\.5 after/);
   assert.match(md, /\| publish \| throughput \| 160 \| 40\.5 \| 95 \|/);
   assert.match(md, /CPU profile: publish, throughput/);
+  assert.match(md, /one-message kafkajs batch takes p50 2\.5 ms, p99 9 ms/);
   assert.match(md, /\| 1000 \| 1\.5 \| 10 \| 3\.1 \| 25 \|/, 'stage times of the 1k step');
   assert.doesNotMatch(md, /\| 100 \| .* \| .* \| .* \| .* \|\n\n\*\*Throughput/, 'no stage row for a step without stages');
 });

@@ -37,6 +37,9 @@ export function markdownReport(r: BenchResults): string {
       ['offered txn/s', 'commit → Kafka ack, mean', 'p99 ≤', 'commit → Redis delete, mean', 'p99 ≤'],
       r.latency.flatMap((s) => (s.stages ? [[s.offeredPerSec, n(s.stages.commitToKafkaMeanMs), n(s.stages.commitToKafkaP99Ms), n(s.stages.commitToDeleteMeanMs), n(s.stages.commitToDeleteP99Ms)]] : [])),
     ),
+    ...(r.rawLatency
+      ? ['', `Floor under commit → Kafka ack: one acknowledged one-message kafkajs batch takes p50 ${n(r.rawLatency.kafkaSendRttP50Ms)} ms, p99 ${n(r.rawLatency.kafkaSendRttP99Ms)} ms on this stack.`]
+      : []),
     '',
     '**Throughput, resources, raw limits**',
     '',

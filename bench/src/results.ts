@@ -53,6 +53,13 @@ export interface RawLimits {
   kafkaConsumePerSec: number;
 }
 
+/** Latency floors of the parts, same run (not part of the throughput ratios). */
+export interface RawLatency {
+  /** One-message idempotent sendBatch with acks from all replicas, back to back: p50 and p99, ms. */
+  kafkaSendRttP50Ms: number;
+  kafkaSendRttP99Ms: number;
+}
+
 export interface ProfileFrame {
   functionName: string;
   location: string;
@@ -85,6 +92,7 @@ export interface BenchResults {
   };
   processes: ProcessUsage[];
   raw: RawLimits;
+  rawLatency?: RawLatency;
   /** evictd's throughput over each raw limit. */
   ratios: Record<keyof RawLimits, number>;
   profiles: { process: string; phase: string; top: ProfileFrame[] }[];

@@ -285,6 +285,8 @@ async function main(): Promise<void> {
     const redisUnlinkPerSec = await redisUnlinkRate(redis, settings.rawRedisKeys);
     const kafka = await kafkaRates(stack.env.KAFKA_BROKERS.split(','), `${NAME}.raw`, settings.rawKafkaMessages, sampleEventBytes());
     const raw = { pgDecodeRowsPerSec, redisUnlinkPerSec, kafkaProducePerSec: kafka.producePerSec, kafkaConsumePerSec: kafka.consumePerSec };
+    const rtt = summarize(kafka.sendRttMs);
+    const rawLatency = { kafkaSendRttP50Ms: rtt.p50, kafkaSendRttP99Ms: rtt.p99 };
     const capacity = Math.max(throughput.perSec, backlog.perSec);
     const ratios = {
       pgDecodeRowsPerSec: capacity / raw.pgDecodeRowsPerSec,
@@ -316,6 +318,7 @@ async function main(): Promise<void> {
       backlog,
       processes: processUsage,
       raw,
+      rawLatency,
       ratios,
       profiles,
     };
