@@ -5,12 +5,13 @@
  * Environment: BENCH_QUICK=1 (smaller, ~1 min), BENCH_LOADS=100,1000,5000, BENCH_STEP_S=10,
  * BENCH_BACKLOG=1000000, BENCH_RUNTIME=dist|tsx (default dist, built first), BENCH_PROFILE=0 (no CPU profile),
  * BENCH_EVICTD_NODE_OPTIONS (NODE_OPTIONS of the evictd processes only, e.g. --max-old-space-size=128),
- * BENCH_MAX_IN_FLIGHT_BYTES (the publisher's publish.maxInFlightBytes; default: evictd's).
+ * BENCH_MAX_IN_FLIGHT_BYTES (the publisher's publish.maxInFlightBytes; default: evictd's),
+ * BENCH_RESULTS_DIR (where the outputs go; default bench/results, which also updates the README).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { startStack } from '@evictd/infra';
@@ -48,7 +49,9 @@ for (const [name, value] of Object.entries(settings)) {
 }
 if (settings.runtime !== 'dist' && settings.runtime !== 'tsx') throw new RangeError(`BENCH_RUNTIME must be dist or tsx, got ${settings.runtime}`);
 
-const RESULTS = join(REPO_ROOT, 'bench/results');
+const DEFAULT_RESULTS = join(REPO_ROOT, 'bench/results');
+/** BENCH_RESULTS_DIR puts an experiment's outputs elsewhere; only a default run rewrites the README table. */
+const RESULTS = env.BENCH_RESULTS_DIR ? resolve(env.BENCH_RESULTS_DIR) : DEFAULT_RESULTS;
 const NAME = 'evictd_bench';
 const KEY_PREFIX = 'bench:item:';
 const table = benchTable('public.bench_items', KEY_PREFIX);
@@ -328,7 +331,7 @@ async function main(): Promise<void> {
     writeFileSync(join(RESULTS, 'latest.md'), md);
     writeFileSync(join(RESULTS, 'latency.svg'), latencyChart(latency, `evictd commit → Redis deletion (${cpus().length} cores, ${new Date().toISOString().slice(0, 10)})`, TARGETS.p99At1kMs));
     const readme = join(REPO_ROOT, 'README.md');
-    if (existsSync(readme)) writeFileSync(readme, updateReadme(readFileSync(readme, 'utf8'), md));
+    if (RESULTS === DEFAULT_RESULTS && existsSync(readme)) writeFileSync(readme, updateReadme(readFileSync(readme, 'utf8'), md));
     log(`wrote ${RESULTS}/latest.json, latest.md, latency.svg\n\n${md}`);
   } finally {
     await Promise.allSettled(processes.map((p) => p.kill()));
