@@ -143,6 +143,8 @@ export async function startReplication(options: ReplicationOptions, handler: Rep
     },
     async stop() {
       stopping = true;
+      // A paused socket never sees the server close it, and pg's end() waits for exactly that.
+      (service as unknown as { _connection?: PgConnection | null })._connection?.stream.resume();
       await service.destroy().catch(() => undefined);
       finish();
     },

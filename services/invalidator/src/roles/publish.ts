@@ -225,6 +225,11 @@ class Publisher {
     } catch (err) {
       throw fromPgError(err, `starting replication from slot ${postgres.slot}`);
     }
+    if (this.stopping) {
+      // stop() ran while the session was starting: it found nothing to stop.
+      await session.stop();
+      return;
+    }
     this.session = session;
     this.metrics.sessions.inc();
     this.lastError = null;
