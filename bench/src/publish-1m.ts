@@ -45,8 +45,11 @@ try {
 
   const config = pipelineConfig({ env, name, tables: { [`public.${table}`]: { keys: ['r:{id}'] } }, httpPort: await freePort() });
   Object.assign(config, { publish: { maxInFlightBytes: Number(values['max-in-flight-mib']) * 1024 * 1024 } });
-  const publisher = evictdProcess({ command: 'publish', config, dir: mkdtempSync(join(tmpdir(), `${name}-`)), runtime });
+  const dir = mkdtempSync(join(tmpdir(), `${name}-`));
+  const publisher = evictdProcess({ command: 'publish', config, dir, runtime, cpuProfile: Boolean(process.env.PUBLISH_1M_PROFILE) });
   await publisher.start(120_000);
+  const idle = watchProcess(publisher.pid!);
+  const idleRssMiB = idle.stop().rssPeakMiB;
   const watch = watchProcess(publisher.pid!);
   const total = async () => (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
 
@@ -60,7 +63,7 @@ try {
   await publisher.stop();
 
   const seconds = (done - committed) / 1000;
-  const result = { rows, runtime, maxInFlightMiB: Number(values['max-in-flight-mib']), commitToAllOnKafkaSeconds: Number(seconds.toFixed(1)), eventsPerSecond: Math.round(rows / seconds), publisherPeakRssMiB: usage.rssPeakMiB, publisherCpuPercent: usage.cpuPercent };
+  const result = { rows, runtime, maxInFlightMiB: Number(values['max-in-flight-mib']), commitToAllOnKafkaSeconds: Number(seconds.toFixed(1)), eventsPerSecond: Math.round(rows / seconds), publisherIdleRssMiB: Number(idleRssMiB.toFixed(1)), publisherPeakRssMiB: Number(usage.rssPeakMiB.toFixed(1)), publisherCpuPercent: Math.round(usage.cpuPercent), logsAndProfiles: dir };
   console.log(JSON.stringify(result, null, 2));
 } finally {
   await db.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active`, [name]).catch(() => undefined);
