@@ -56,6 +56,16 @@ function kafkaError(err: unknown, what: string): EvictdError {
   return new EvictdError(fatal ? 'KAFKA_ERROR' : 'KAFKA_UNAVAILABLE', `${what}: ${describeError(err)}`, { retriable: !fatal, cause: err, context: { kafkaError: e.name, type: e.type } });
 }
 
+/** Resolves after ms without keeping the process alive (a bound on waits during stop). */
+function deadline(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** Resolves when the signal aborts (never rejects): ends waits that have no deadline of their own. */
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+}
+
 class Publisher {
   private readonly config: EvictdConfig;
   private readonly log: RoleContext['logger'];
@@ -206,7 +216,10 @@ class Publisher {
     if (this.stopping) return;
     const checkpoint = this.checkpoint!;
     const decoder = this.decoder!;
-    await this.producer.flush().catch(() => undefined); // let a failed batch settle before resetting
+    // The previous session's events go out first (per-row order), or its failed batch settles.
+    // While Kafka is away this waits (kafkajs keeps retrying); a stop ends the wait.
+    await Promise.race([this.producer.flush().catch(() => undefined), aborted(this.abort.signal)]);
+    if (this.stopping) return;
     this.producer.reset();
     checkpoint.restart();
     decoder.reset();
@@ -298,7 +311,7 @@ class Publisher {
     this.stopping ??= (async () => {
       this.session?.pause();
       try {
-        await Promise.race([this.producer.flush(), new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), STOP_FLUSH_TIMEOUT_MS).unref())]);
+        await Promise.race([this.producer.flush(), deadline(STOP_FLUSH_TIMEOUT_MS).then(() => Promise.reject(new Error(`timed out after ${STOP_FLUSH_TIMEOUT_MS} ms`)))]);
       } catch (err) {
         this.log.warn({ err: describeError(err) }, 'stopping: not everything reached Kafka; it will be published again after restart');
       }
@@ -308,7 +321,7 @@ class Publisher {
       this.abort.abort();
       await this.session?.stop();
       await this.done.catch(() => undefined);
-      await this.producer.disconnect();
+      await Promise.race([this.producer.disconnect(), deadline(STOP_FLUSH_TIMEOUT_MS)]);
       this.log.info({ acknowledged }, 'publisher stopped');
     })();
     return this.stopping;
