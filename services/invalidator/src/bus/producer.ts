@@ -8,7 +8,7 @@
  * yet acknowledged are counted; above maxInFlightBytes the producer reports `overloaded` so the
  * caller stops reading, and calls `onDrain` once it is back under half of that.
  */
-import type { Admin, Kafka, Message, Producer } from 'kafkajs';
+import { Partitioners, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 
 export interface ProducerOptions {
@@ -62,7 +62,8 @@ export class EventProducer<T> {
     private readonly events: ProducerEvents<T>,
     private readonly logger: Logger,
   ) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    // The Java client's murmur2 partitioner: a key lands on the same partition as from Debezium/Kafka Connect.
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
     this.admin = kafka.admin();
   }
 
