@@ -1,7 +1,7 @@
 /** What the fault test (test/faults) uses from the measurement toolkit. */
 export { evictdProcess, freePort, pipelineConfig, REPO_ROOT, type EvictdProcess, type EvictdRuntime } from './evictd.js';
 export { observeKeyspace, type Observer } from './observer.js';
-export { LandingLog, matchLandings, type Commit } from './landing.js';
+export { LandingLog, latencyTimeline, matchLandings, type Commit, type TimelineBucket } from './landing.js';
 export { nines, round, shareWithin, summarize, type LatencySummary } from './stats.js';
 export { wallNow } from './workload.js';
 export { countByTarget, faultSchedule, seededRandom, FAULT_TARGETS, type Fault, type FaultTarget } from './faults/schedule.js';

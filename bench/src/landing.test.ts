@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LandingLog, lowerBound, matchLandings } from './landing.js';
+import { LandingLog, latencyTimeline, lowerBound, matchLandings } from './landing.js';
 
 test('lowerBound finds the first element at or after a value', () => {
   assert.equal(lowerBound([1, 3, 3, 5], 3), 1);
@@ -41,4 +41,23 @@ test('LandingLog keeps each key sorted even when observations arrive out of orde
   log.clear();
   assert.equal(log.count, 0);
   assert.equal(log.map.size, 0);
+});
+
+test('the timeline groups commits by commit time and keeps empty buckets', () => {
+  const log = new LandingLog();
+  log.record('a', 1_010);
+  log.record('b', 1_500);
+  log.record('c', 25_000);
+  const commits = [
+    { key: 'a', commitMs: 1_000 }, // bucket 0: 10 ms
+    { key: 'b', commitMs: 1_100 }, // bucket 0: 400 ms
+    { key: 'c', commitMs: 21_000 }, // bucket 2: 4000 ms
+    { key: 'x', commitMs: 22_000 }, // bucket 2: never landed
+  ];
+  assert.deepEqual(latencyTimeline(commits, log.map, 0, 10), [
+    { fromS: 0, commits: 2, landed: 2, p50Ms: 10, maxMs: 400 },
+    { fromS: 10, commits: 0, landed: 0, p50Ms: null, maxMs: null },
+    { fromS: 20, commits: 2, landed: 1, p50Ms: 4000, maxMs: 4000 },
+  ]);
+  assert.throws(() => latencyTimeline(commits, log.map, 0, 0), /positive/);
 });

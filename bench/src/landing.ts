@@ -69,3 +69,34 @@ export class LandingLog {
     this.#count = 0;
   }
 }
+
+export interface TimelineBucket {
+  /** Seconds after `startMs` at which the bucket's commits begin. */
+  fromS: number;
+  commits: number;
+  /** Commits whose landing was seen; the rest never were. */
+  landed: number;
+  p50Ms: number | null;
+  maxMs: number | null;
+}
+
+/** Commit -> landing latency by commit time, in buckets of `bucketS` seconds: where a backlog built up and drained. */
+export function latencyTimeline(commits: readonly Commit[], landings: ReadonlyMap<string, readonly number[]>, startMs: number, bucketS: number): TimelineBucket[] {
+  if (!(bucketS > 0)) throw new RangeError(`bucket must be positive, got ${bucketS}`);
+  const buckets: Commit[][] = [];
+  for (const c of commits) {
+    const i = Math.max(0, Math.floor((c.commitMs - startMs) / 1000 / bucketS));
+    (buckets[i] ??= []).push(c);
+  }
+  return Array.from(buckets, (group = [], i) => {
+    const { latencies } = matchLandings(group, landings);
+    const sorted = [...latencies].sort((a, b) => a - b);
+    return {
+      fromS: i * bucketS,
+      commits: group.length,
+      landed: sorted.length,
+      p50Ms: sorted.length ? sorted[Math.ceil(sorted.length / 2) - 1]! : null,
+      maxMs: sorted.length ? sorted[sorted.length - 1]! : null,
+    };
+  });
+}

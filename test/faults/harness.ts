@@ -20,6 +20,7 @@ import {
   findStale,
   freePort,
   LandingLog,
+  latencyTimeline,
   matchLandings,
   nines,
   observeKeyspace,
@@ -35,6 +36,7 @@ import {
   type FaultTarget,
   type LatencySummary,
   type StaleEntry,
+  type TimelineBucket,
 } from '@evictd/bench';
 
 export interface FaultRunOptions {
@@ -78,6 +80,10 @@ export interface FaultRunReport {
   within1s: Nines;
   /** The same shares for changes committed while every part was up (a backlog from an earlier fault may still delay them). */
   calm: { changes: number; within100ms: Nines; within1s: Nines };
+  /** Each fault as it happened: seconds after the workload started, from the kill to the part being back. */
+  downtimes: { target: FaultTarget; fromS: number; toS: number }[];
+  /** Commit -> landing latency by commit time (10 s buckets): how backlogs built up and drained around the faults. */
+  timeline: TimelineBucket[];
   quiescenceS: number;
   reads: number;
   readErrors: number;
@@ -192,15 +198,16 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     const faults = faultSchedule({ seed: options.seed, durationMs, gapMs, downMs });
     const busy = new Map<FaultTarget, Promise<void>>();
     /** When some part was down: kill to (for servers) answering again, (for evictd) spawned again. */
-    const downs: { from: number; to: number }[] = [];
+    const downs: { target: FaultTarget; from: number; to: number }[] = [];
     const t0 = Date.now();
+    const wall0 = wallNow();
     const injector = Promise.all(
       faults.map(async (f) => {
         await sleep(f.atMs);
         const previous = busy.get(f.target) ?? Promise.resolve();
         const run = previous.then(async () => {
           log(`fault @${round((Date.now() - t0) / 1000)}s: kill -9 ${f.target}, restart in ${f.downMs} ms`);
-          const down = { from: wallNow(), to: Infinity };
+          const down = { target: f.target, from: wallNow(), to: Infinity };
           downs.push(down);
           await kill(f.target);
           await sleep(f.downMs);
@@ -333,6 +340,8 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
         within100ms: sharesOf(calmMatch.latencies, calm.length, 100),
         within1s: sharesOf(calmMatch.latencies, calm.length, 1000),
       },
+      downtimes: downs.map((d) => ({ target: d.target, fromS: round((d.from - wall0) / 1000), toS: round((d.to - wall0) / 1000) })),
+      timeline: latencyTimeline(commits, landings.map, wall0, 10),
       quiescenceS,
       reads,
       readErrors,
@@ -359,6 +368,8 @@ export function describeReport(r: FaultRunReport): string {
     `stale entries: ${r.stale.length} of ${r.cachedKeys} cached keys (${r.checkedKeys} checked)`,
     `invalidations landed within 100 ms: ${n(r.within100ms)}; within 1 s: ${n(r.within1s)}; never observed: ${r.unobserved}`,
     `  of the ${r.calm.changes} changes committed while every part was up: within 100 ms ${n(r.calm.within100ms)}, within 1 s ${n(r.calm.within1s)}`,
+    `latency by commit time (10 s buckets, p50/max s): ${r.timeline.map((b) => `${b.fromS}s ${b.p50Ms === null ? '-' : round(b.p50Ms / 1000)}/${b.maxMs === null ? '-' : round(b.maxMs / 1000)}`).join(', ')}`,
+    `down (s after start): ${r.downtimes.map((d) => `${d.target} ${d.fromS}-${d.toS}`).join(', ')}`,
     r.latency ? `commit -> marker latency: p50 ${round(r.latency.p50)} ms, p99 ${round(r.latency.p99)} ms, max ${round(r.latency.max)} ms` : 'no landing observed',
     `readers: ${r.reads} reads, ${r.readErrors} errors (Redis down), ${r.fills} fills, fills rejected by the fence: ${JSON.stringify(r.fillsRejected)}; quiescence took ${round(r.quiescenceS)} s; observer reconnects ${r.observerReconnects}`,
   ].join('\n');
