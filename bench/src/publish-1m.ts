@@ -6,6 +6,8 @@
  *   node --conditions=development --import tsx bench/src/publish-1m.ts [--rows N] [--runtime tsx|dist]
  *
  * Uses DATABASE_URL/KAFKA_BROKERS when set, else starts Postgres and Kafka itself.
+ * V8 grows its heap lazily when memory is plentiful, so peak RSS includes garbage not yet
+ * collected; NODE_OPTIONS=--max-old-space-size=N (inherited by the publisher) shows the live bound.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
