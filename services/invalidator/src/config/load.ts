@@ -5,6 +5,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
 import { readJsonSchema } from '@evictd/schemas';
 import { EvictdError } from '../errors.js';
+import { changeTopic } from '../bus/topics.js';
 import { interpolateEnv } from './interpolate.js';
 import { urlSslParameters } from './postgres.js';
 import type { ConfigProblem, EvictdConfig, TlsFiles } from './types.js';
@@ -66,7 +67,12 @@ export function parseConfig(text: string, file: string, env: Env = {}): EvictdCo
 
   const ruleTables = Object.keys(config.tables);
   config.postgres.tables = config.postgres.tables ?? ruleTables;
-  config.invalidate.topics = config.invalidate.topics ?? ruleTables.map((table) => `${config.kafka.topicPrefix}.${table}`);
+  config.invalidate.topics =
+    config.invalidate.topics ??
+    ruleTables.map((table) => {
+      const [schema = '', name = ''] = table.split('.'); // the schema guarantees schema.table
+      return changeTopic(config.kafka.topicPrefix, schema, name);
+    });
   config.file = file;
   return deepFreeze(config as EvictdConfig);
 }
