@@ -3,6 +3,7 @@ export { evictdProcess, freePort, pipelineConfig, REPO_ROOT, type EvictdProcess,
 export { observeKeyspace, type Observer } from './observer.js';
 export { LandingLog, latencyTimeline, matchLandings, type Commit, type TimelineBucket } from './landing.js';
 export { nines, round, shareWithin, summarize, type LatencySummary } from './stats.js';
+export { parseGauge, scrape } from './metrics.js';
 export { wallNow } from './workload.js';
 export { countByTarget, faultSchedule, seededRandom, FAULT_TARGETS, type Fault, type FaultTarget } from './faults/schedule.js';
 export { findStale, type StaleEntry } from './faults/stale.js';

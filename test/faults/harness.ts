@@ -24,8 +24,10 @@ import {
   matchLandings,
   nines,
   observeKeyspace,
+  parseGauge,
   pipelineConfig,
   round,
+  scrape,
   seededRandom,
   wallNow,
   shareWithin,
@@ -50,6 +52,8 @@ export interface FaultRunOptions {
   gapMs?: readonly [number, number];
   downMs?: readonly [number, number];
   runtime?: EvictdRuntime;
+  /** Keep the evictd logs and configs even when the run passes. */
+  keepLogs?: boolean;
   log?: (message: string) => void;
 }
 
@@ -84,6 +88,8 @@ export interface FaultRunReport {
   downtimes: { target: FaultTarget; fromS: number; toS: number }[];
   /** Commit -> landing latency by commit time (10 s buckets): how backlogs built up and drained around the faults. */
   timeline: TimelineBucket[];
+  /** evictd's own counters every 5 s (null: the process was down or did not answer): which stage stalled. */
+  progress: { tS: number; published: number | null; invalidated: number | null }[];
   quiescenceS: number;
   reads: number;
   readErrors: number;
@@ -220,6 +226,18 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
       }),
     );
 
+    // Each stage's own counter every 5 s, to tell a stalled publisher from a stalled invalidator.
+    const progress: FaultRunReport['progress'] = [];
+    const counter = (url: string, name: string) => scrape(url).then((text) => parseGauge(text, name) ?? 0, () => null);
+    const sampler = setInterval(() => {
+      const tS = round((wallNow() - wall0) / 1000);
+      void Promise.all([
+        counter(roles.publisher.metricsUrl, 'evictd_publish_events_total'),
+        counter(roles.invalidator.metricsUrl, 'evictd_invalidate_events_total'),
+      ]).then(([published, invalidated]) => progress.push({ tS, published, invalidated }));
+    }, 5000);
+    cleanups.push(async () => clearInterval(sampler));
+
     // Writers: open loop at a fixed rate on random rows; each commit's time from the server clock.
     const commits: Commit[] = [];
     const total = Math.round(options.writesPerSec * options.durationS);
@@ -342,6 +360,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
       },
       downtimes: downs.map((d) => ({ target: d.target, fromS: round((d.from - wall0) / 1000), toS: round((d.to - wall0) / 1000) })),
       timeline: latencyTimeline(commits, landings.map, wall0, 10),
+      progress,
       quiescenceS,
       reads,
       readErrors,
@@ -354,7 +373,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     await pool.end().catch(() => undefined);
     redis.disconnect();
     await stack.stop();
-    if (passed) rmSync(work, { recursive: true, force: true });
+    if (passed && !options.keepLogs) rmSync(work, { recursive: true, force: true });
     else log(`evictd logs kept in ${work}`);
   }
 }
@@ -369,6 +388,7 @@ export function describeReport(r: FaultRunReport): string {
     `invalidations landed within 100 ms: ${n(r.within100ms)}; within 1 s: ${n(r.within1s)}; never observed: ${r.unobserved}`,
     `  of the ${r.calm.changes} changes committed while every part was up: within 100 ms ${n(r.calm.within100ms)}, within 1 s ${n(r.calm.within1s)}`,
     `latency by commit time (10 s buckets, p50/max s): ${r.timeline.map((b) => `${b.fromS}s ${b.p50Ms === null ? '-' : round(b.p50Ms / 1000)}/${b.maxMs === null ? '-' : round(b.maxMs / 1000)}`).join(', ')}`,
+    `evictd counters (s: published/invalidated since each process start): ${r.progress.map((p) => `${p.tS} ${p.published ?? '-'}/${p.invalidated ?? '-'}`).join(', ')}`,
     `down (s after start): ${r.downtimes.map((d) => `${d.target} ${d.fromS}-${d.toS}`).join(', ')}`,
     r.latency ? `commit -> marker latency: p50 ${round(r.latency.p50)} ms, p99 ${round(r.latency.p99)} ms, max ${round(r.latency.max)} ms` : 'no landing observed',
     `readers: ${r.reads} reads, ${r.readErrors} errors (Redis down), ${r.fills} fills, fills rejected by the fence: ${JSON.stringify(r.fillsRejected)}; quiescence took ${round(r.quiescenceS)} s; observer reconnects ${r.observerReconnects}`,

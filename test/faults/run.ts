@@ -2,7 +2,7 @@
  * `npm run test:faults`: the long fault-injection run (FAULTS_DURATION_S, default 300 s) with the
  * figures for the report; writes test-results/faults.json and exits 1 on any stale entry.
  * FAULTS_SEED replays a run; FAULTS_RATE (writes/s), FAULTS_ROWS, FAULTS_READERS size it;
- * FAULTS_GAP_MS=min,max and FAULTS_DOWN_MS=min,max shape the fault schedule.
+ * FAULTS_GAP_MS=min,max and FAULTS_DOWN_MS=min,max shape the fault schedule; FAULTS_KEEP_LOGS=1 keeps evictd's logs.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ const options = {
   writesPerSec: Number(env.FAULTS_RATE ?? 200),
   readers: Number(env.FAULTS_READERS ?? 6),
   runtime: env.FAULTS_RUNTIME === 'dist' ? ('dist' as const) : ('tsx' as const),
+  keepLogs: env.FAULTS_KEEP_LOGS === '1',
 };
 const schedule = { gapMs: range('FAULTS_GAP_MS', [2_000, 7_000]), downMs: range('FAULTS_DOWN_MS', [300, 4_000]) };
 for (const [name, value] of Object.entries(options)) {
