@@ -8,14 +8,16 @@ import type { EvictdConfig } from '../config/index.js';
 
 type KafkaSection = EvictdConfig['kafka'];
 
-const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
-  [logLevel.ERROR]: 'error',
+// kafkajs logs every failed connection attempt as an error; it retries them itself, and evictd
+// reports what actually failed (a session, a start-up step), so they are warnings here.
+const LEVELS: Record<number, 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'warn',
   [logLevel.WARN]: 'warn',
   [logLevel.INFO]: 'info',
   [logLevel.DEBUG]: 'debug',
 };
 
-/** kafkajs logs through this; its INFO chatter (joins, rebalances) goes to debug, warnings and errors stay. */
+/** kafkajs logs through this; its INFO chatter (joins, rebalances) goes to debug, its errors and warnings to warn. */
 export function pinoLogCreator(logger: Logger): logCreator {
   return () => ({ namespace, level, log }) => {
     const { message, ...extra } = log;

@@ -45,7 +45,7 @@ interface Pending<T> {
 }
 
 export class EventProducer<T> {
-  private readonly producer: Producer;
+  private producer: Producer;
   private readonly admin: Admin;
   private buffer: Pending<T>[] = [];
   private bufferBytes = 0;
@@ -57,14 +57,18 @@ export class EventProducer<T> {
   private readonly knownTopics = new Set<string>();
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly options: ProducerOptions,
     private readonly events: ProducerEvents<T>,
     private readonly logger: Logger,
   ) {
-    // The Java client's murmur2 partitioner: a key lands on the same partition as from Debezium/Kafka Connect.
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer = this.createProducer();
     this.admin = kafka.admin();
+  }
+
+  private createProducer(): Producer {
+    // The Java client's murmur2 partitioner: a key lands on the same partition as from Debezium/Kafka Connect.
+    return this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   }
 
   async connect(): Promise<void> {
@@ -94,14 +98,24 @@ export class EventProducer<T> {
     for (const t of missing) this.knownTopics.add(t);
   }
 
-  /** Forgets a failed batch so a new session can start (it resends from the last acknowledged position). */
-  reset(): void {
+  /**
+   * Forgets a failed batch so a new session can start (it resends from the last acknowledged
+   * position). After a failure the kafkajs producer is replaced: a new producer id, so a broker
+   * that lost our sequence numbers (crash, unflushed log) does not refuse every retry.
+   */
+  async reset(): Promise<void> {
     if (this.sending) throw new Error('producer reset while a batch is in flight');
+    const failed = this.failed !== null;
     this.failed = null;
     this.buffer = [];
     this.bufferBytes = 0;
     this.inFlightBytes = 0;
     this.wasOverloaded = false;
+    if (!failed) return;
+    const old = this.producer;
+    this.producer = this.createProducer();
+    await old.disconnect().catch(() => undefined);
+    await this.producer.connect();
   }
 
   /** Stop reading the source while this is true. */

@@ -220,7 +220,7 @@ class Publisher {
     // While Kafka is away this waits (kafkajs keeps retrying); a stop ends the wait.
     await Promise.race([this.producer.flush().catch(() => undefined), aborted(this.abort.signal)]);
     if (this.stopping) return;
-    this.producer.reset();
+    await this.producer.reset().catch((err: unknown) => Promise.reject(kafkaError(err, 'reconnecting the Kafka producer')));
     checkpoint.restart();
     decoder.reset();
     const failed = new Promise<never>((_, reject) => {
