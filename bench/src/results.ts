@@ -32,7 +32,7 @@ export interface ProcessUsage {
   rssPeakMiB: number;
   /** CPU time over wall time of the phase, percent of one core. */
   cpuPercent: number;
-  /** Peak V8 heap in use (evictd's own nodejs_heap_size_used_bytes, scraped every second), MiB: live data vs RSS. */
+  /** Peak V8 heap in use (evictd's own nodejs_heap_size_used_bytes, scraped every second; includes uncollected garbage), MiB. */
   heapUsedPeakMiB?: number;
 }
 
