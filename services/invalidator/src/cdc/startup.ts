@@ -6,7 +6,7 @@
  * connection trouble is retriable.
  */
 import { EvictdError, fromPgError } from '../errors.js';
-import { checkReplicaIdentity, readCatalog, type Catalog, type Queryable, type Rules } from '../rules/index.js';
+import { checkAgainstCatalog, readCatalog, type Catalog, type Queryable, type Rules } from '../rules/index.js';
 import { formatProblem } from '../rules/index.js';
 import { parseLsn, type Lsn } from './lsn.js';
 
@@ -82,9 +82,14 @@ async function checkTables(client: Queryable, settings: PublicationSettings): Pr
   if (keyless.length > 0) {
     throw new EvictdError('PG_REPLICA_IDENTITY', `table(s) ${keyless.join(', ')} have no replica identity (no primary key, or REPLICA IDENTITY NOTHING); once published, UPDATE and DELETE on them would fail. Add a primary key or run ${keyless.map((t) => `ALTER TABLE ${qualified(t)} REPLICA IDENTITY FULL;`).join(' ')}`);
   }
-  const problems = checkReplicaIdentity(settings.rules, catalog);
+  const unpublished = [...settings.rules.tables.keys()].filter((t) => !settings.tables.includes(t));
+  if (unpublished.length > 0) {
+    throw new EvictdError('CONFIG_RULES_DATABASE', `the rules map table(s) ${unpublished.join(', ')}, which postgres.tables does not publish: their changes would never invalidate anything. Add them to postgres.tables or remove their rules`, { context: { unpublished } });
+  }
+  // Unknown columns in templates and old values the replica identity will not send: refuse to start.
+  const problems = checkAgainstCatalog(settings.rules, catalog);
   if (problems.length > 0) {
-    throw new EvictdError('PG_REPLICA_IDENTITY', `the rules need old values Postgres will not send:\n${problems.map((p) => `  - ${formatProblem(p)}`).join('\n')}`, { context: { problems } });
+    throw new EvictdError('CONFIG_RULES_DATABASE', `the rules do not fit the database:\n${problems.map((p) => `  - ${formatProblem(p)}`).join('\n')}`, { context: { problems } });
   }
   return catalog;
 }

@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkAgainstCatalog, checkReplicaIdentity, type TableInfo } from './catalog.js';
+import { checkAgainstCatalog, type TableInfo } from './catalog.js';
 import { compileRules } from './compile.js';
+
+/** The old-value problems of public.products only (the rules also hold other deliberate mistakes). */
+const productProblems = (rules: Parameters<typeof checkAgainstCatalog>[0], catalog: Parameters<typeof checkAgainstCatalog>[1]) =>
+  checkAgainstCatalog(rules, catalog).filter((p) => p.path.startsWith('tables.public.products') && p.message.includes('needs the old value'));
 
 const rules = compileRules(
   {
@@ -35,12 +39,12 @@ test('lists missing tables, unknown columns and old values the replica identity 
 
 test('REPLICA IDENTITY FULL satisfies every template', () => {
   const catalog = new Map([['public.products', products({ replicaIdentity: 'full', identityColumns: ['id', 'name', 'category_id'] })]]);
-  assert.deepEqual(checkReplicaIdentity(rules, catalog), []);
+  assert.deepEqual(productProblems(rules, catalog), []);
 });
 
 test('REPLICA IDENTITY NOTHING is named as such', () => {
   const catalog = new Map([['public.products', products({ replicaIdentity: 'nothing', identityColumns: [] })]]);
-  const messages = checkReplicaIdentity(rules, catalog).map((p) => p.message);
+  const messages = productProblems(rules, catalog).map((p) => p.message);
   assert.equal(messages.length, 2);
   assert.match(messages[0] ?? '', /"product:\{id\}" needs the old value of id .*REPLICA IDENTITY NOTHING/);
 });

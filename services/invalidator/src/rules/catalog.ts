@@ -123,13 +123,3 @@ function checkOldValues(rule: TableRule, info: TableInfo, at: (path: string, mes
     });
   }
 }
-
-/** The replica-identity part of the check alone, for the publisher's startup check. */
-export function checkReplicaIdentity(rules: Rules, catalog: Catalog): Problem[] {
-  const problems: Problem[] = [];
-  for (const rule of rules.tables.values()) {
-    const info = catalog.get(rule.table);
-    if (info) checkOldValues(rule, info, (path, message) => problems.push({ file: rules.file, path, message }));
-  }
-  return problems;
-}

@@ -1,6 +1,6 @@
 export { compileRules, formatProblem, problemsError, requiredOldColumns, templateColumns } from './compile.js';
 export type { Problem, Rules, RulesSection, TableRule } from './compile.js';
-export { checkAgainstCatalog, checkReplicaIdentity, readCatalog } from './catalog.js';
+export { checkAgainstCatalog, readCatalog } from './catalog.js';
 export type { Catalog, Queryable, ReplicaIdentity, TableInfo } from './catalog.js';
 export { checkConfigAgainstDatabase } from './check.js';
 export { resolveChange } from './resolve.js';
