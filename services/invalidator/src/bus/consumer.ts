@@ -13,19 +13,6 @@ import { describeError } from '../errors.js';
 /** kafkajs protocol error types that mean this member must rejoin the group. */
 const REBALANCING = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR_FOR_GROUP', 'NOT_COORDINATOR']);
 
-/**
- * Whether kafkajs says waiting can help: its errors carry `retriable`; when its own retries ran out
- * (KafkaJSNumberOfRetriesExceeded, never retriable itself) the error that kept recurring decides.
- * Authentication, authorization and invalid requests are not retriable.
- */
-export function isKafkaRetriable(err: unknown): boolean {
-  for (let e = err as { retriable?: unknown; cause?: unknown; name?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e.retriable === true) return true;
-    if (e.name !== 'KafkaJSNumberOfRetriesExceeded') return false;
-  }
-  return false;
-}
-
 export interface ChunkContext {
   readonly topic: string;
   readonly partition: number;

@@ -5,6 +5,7 @@
 import { Kafka, logLevel, type KafkaConfig, type logCreator, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { EvictdConfig } from '../config/index.js';
+import { EvictdError, describeError } from '../errors.js';
 
 type KafkaSection = EvictdConfig['kafka'];
 
@@ -41,4 +42,30 @@ export function kafkaClientConfig(kafka: KafkaSection, logger: Logger): KafkaCon
 
 export function createKafka(kafka: KafkaSection, logger: Logger): Kafka {
   return new Kafka(kafkaClientConfig(kafka, logger.child({ component: 'kafkajs' })));
+}
+
+/**
+ * Whether kafkajs says waiting can help: its errors carry `retriable`; when its own retries ran out
+ * (KafkaJSNumberOfRetriesExceeded, never retriable itself) the error that kept recurring decides.
+ * Authentication, authorization and invalid requests are not retriable.
+ */
+export function isKafkaRetriable(err: unknown): boolean {
+  for (let e = err as { retriable?: unknown; cause?: unknown; name?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.retriable === true) return true;
+    if (e.name !== 'KafkaJSNumberOfRetriesExceeded') return false;
+  }
+  return false;
+}
+
+/**
+ * An error of a running publish session as an EvictdError. The session's recovery is a new
+ * session from the slot's confirmed position with a new producer, which is safe to repeat, so
+ * everything but authentication, authorization and requests Kafka will always refuse is retried
+ * (unlike start-up, which retries only what isKafkaRetriable says is transient).
+ */
+export function fromKafkaError(err: unknown, what: string): EvictdError {
+  if (err instanceof EvictdError) return err;
+  const e = err as { name?: string; type?: string };
+  const fatal = /SASL|Authentication/i.test(e.name ?? '') || /AUTHORIZATION|TOO_LARGE|INVALID/.test(e.type ?? '');
+  return new EvictdError(fatal ? 'KAFKA_ERROR' : 'KAFKA_UNAVAILABLE', `${what}: ${describeError(err)}`, { retriable: !fatal, cause: err, context: { kafkaError: e.name, type: e.type } });
 }

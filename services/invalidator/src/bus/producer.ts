@@ -10,6 +10,7 @@
  */
 import { Partitioners, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { ensureTopics } from './topics.js';
 
 export interface ProducerOptions {
   maxBatchEvents: number;
@@ -83,18 +84,11 @@ export class EventProducer<T> {
 
   /** Creates missing topics with the configured partitions (existing ones are left as they are). */
   async ensureTopics(topics: readonly string[], settings: { partitions?: number; configEntries?: { name: string; value: string }[] } = {}): Promise<void> {
-    const numPartitions = settings.partitions ?? this.options.partitions;
     const missing = [...new Set(topics)].filter((t) => !this.knownTopics.has(t));
     if (missing.length === 0) return;
-    const existing = new Set(await this.admin.listTopics());
-    const create = missing.filter((t) => !existing.has(t));
-    if (create.length > 0) {
-      await this.admin.createTopics({
-        waitForLeaders: true,
-        topics: create.map((topic) => ({ topic, numPartitions, replicationFactor: this.options.replicationFactor, configEntries: settings.configEntries ?? [] })),
-      });
-      this.logger.info({ topics: create, partitions: numPartitions }, 'created topics');
-    }
+    const partitions = settings.partitions ?? this.options.partitions;
+    const created = await ensureTopics(this.admin, missing, { partitions, replicationFactor: this.options.replicationFactor, configEntries: settings.configEntries });
+    if (created.length > 0) this.logger.info({ topics: created, partitions }, 'created topics');
     for (const t of missing) this.knownTopics.add(t);
   }
 

@@ -4,15 +4,16 @@
  * and offset handling (bus/consumer) each live in their own module.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { Partitioners, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
+import { Partitioners, type KafkaMessage, type Producer } from 'kafkajs';
 import { createRedisLayout, OP, type RedisLayout } from '@evictd/schemas';
 import type { EvictdConfig } from '../config/index.js';
 import { describeError } from '../errors.js';
 import { retry } from '../retry.js';
-import { isKafkaRetriable, startConsumer, type ChunkContext } from '../bus/consumer.js';
+import { startConsumer, type ChunkContext } from '../bus/consumer.js';
 import { sendDeadLetters, type DeadLetter } from '../bus/dead-letter.js';
 import { decodeEvent } from '../bus/decode-event.js';
-import { createKafka } from '../bus/kafka.js';
+import { createKafka, isKafkaRetriable } from '../bus/kafka.js';
+import { ensureTopics } from '../bus/topics.js';
 import { checkConfigAgainstDatabase, compileRules, problemsError, resolveChange, type Invalidation, type Rules } from '../rules/index.js';
 import { applyInvalidations, createInvalidatorMetrics, isEmpty, mergeInvalidations, type InvalidatorMetrics } from '../redis/index.js';
 import type { Logger } from '../observability/log.js';
@@ -30,21 +31,6 @@ export function redisClientOptions(redis: EvictdConfig['redis']): RedisOptions {
     retryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
     connectionName: 'evictd-invalidate',
   };
-}
-
-/** The change topics and the dead-letter topic, created with the configured partitions if missing. */
-async function ensureTopics(kafka: Kafka, config: EvictdConfig): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const existing = new Set(await admin.listTopics());
-    const wanted = [...new Set([...config.invalidate.topics, config.invalidate.deadLetterTopic])].filter((t) => !existing.has(t));
-    if (wanted.length === 0) return;
-    const { partitions: numPartitions, replicationFactor } = config.kafka;
-    await admin.createTopics({ waitForLeaders: true, topics: wanted.map((topic) => ({ topic, numPartitions, replicationFactor })) });
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 /**
@@ -187,7 +173,14 @@ export async function start(ctx: RoleContext): Promise<Role> {
   let consumer;
   try {
     await retry(async () => {
-      await ensureTopics(kafka, config);
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        // The change topics and the dead-letter topic, with evictd's partitions if they are missing.
+        await ensureTopics(admin, [...config.invalidate.topics, config.invalidate.deadLetterTopic], config.kafka);
+      } finally {
+        await admin.disconnect();
+      }
       await producer.connect();
     }, startup);
     consumer = await retry(() => startConsumer({

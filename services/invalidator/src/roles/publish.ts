@@ -15,7 +15,7 @@ import { EvictdError, describeError, fromPgError } from '../errors.js';
 import { retry } from '../retry.js';
 import { compileRules } from '../rules/index.js';
 import { splitTableName } from '../rules/compile.js';
-import { createKafka } from '../bus/kafka.js';
+import { createKafka, fromKafkaError } from '../bus/kafka.js';
 import { EventProducer } from '../bus/producer.js';
 import { ensureStateTopic, readState } from '../bus/state.js';
 import { assertTopicName, changeTopic, stateTopic } from '../bus/topics.js';
@@ -46,14 +46,6 @@ function publishMetrics(registry: Registry) {
     sessions: new Counter({ name: 'evictd_publish_sessions_total', help: 'Replication sessions started (restarts after failures count)', registers }),
     lostSlots: new Counter({ name: 'evictd_publish_lost_slot_total', help: 'Times the slot was found lost (and tables flushed unless lostSlot: ignore)', registers }),
   };
-}
-
-/** kafkajs marks errors retriable; authentication and authorization never are. */
-function kafkaError(err: unknown, what: string): EvictdError {
-  if (err instanceof EvictdError) return err;
-  const e = err as { name?: string; type?: string; retriable?: boolean };
-  const fatal = /SASL|Authentication/i.test(e.name ?? '') || /AUTHORIZATION|TOO_LARGE|INVALID/.test(e.type ?? '');
-  return new EvictdError(fatal ? 'KAFKA_ERROR' : 'KAFKA_UNAVAILABLE', `${what}: ${describeError(err)}`, { retriable: !fatal, cause: err, context: { kafkaError: e.name, type: e.type } });
 }
 
 /** Resolves after ms without keeping the process alive (a bound on waits during stop). */
@@ -102,7 +94,7 @@ class Publisher {
       { ...publish, partitions: kafka.partitions, replicationFactor: kafka.replicationFactor },
       {
         onDelivered: (tags) => this.delivered(tags),
-        onFailed: (err) => this.failSession?.(kafkaError(err, 'sending change events to Kafka')),
+        onFailed: (err) => this.failSession?.(fromKafkaError(err, 'sending change events to Kafka')),
         onDrain: () => {
           if (this.pipeline?.drained()) this.session?.resume();
         },
@@ -145,14 +137,14 @@ class Publisher {
         await ensureStateTopic(this.producer as EventProducer<unknown>, state);
         return await readState(this.kafka, state, key);
       } catch (err) {
-        throw kafkaError(err, 'preparing Kafka topics');
+        throw fromKafkaError(err, 'preparing Kafka topics');
       }
     }, options);
     const marker = stored === null ? null : decodeMarker(stored);
     const verdict = detectLostSlot(prepared.slot, marker);
-    if (verdict.lost) await retry(() => this.lostSlot(verdict.why, verdict.lastLsn).catch((err: unknown) => Promise.reject(kafkaError(err, 'publishing lost-slot flush events'))), options);
+    if (verdict.lost) await retry(() => this.lostSlot(verdict.why, verdict.lastLsn).catch((err: unknown) => Promise.reject(fromKafkaError(err, 'publishing lost-slot flush events'))), options);
     const start = prepared.slot.confirmedFlush;
-    await retry(() => this.writeMarker(start).catch((err: unknown) => Promise.reject(kafkaError(err, 'writing the slot marker'))), options);
+    await retry(() => this.writeMarker(start).catch((err: unknown) => Promise.reject(fromKafkaError(err, 'writing the slot marker'))), options);
     this.checkpoint = new Checkpoint(start, (lsn) => {
       if (!this.session) throw new Error('no replication session to acknowledge on');
       this.session.sendStatus(lsn);
@@ -220,7 +212,7 @@ class Publisher {
     // While Kafka is away this waits (kafkajs keeps retrying); a stop ends the wait.
     await Promise.race([this.producer.flush().catch(() => undefined), aborted(this.abort.signal)]);
     if (this.stopping) return;
-    await this.producer.reset().catch((err: unknown) => Promise.reject(kafkaError(err, 'reconnecting the Kafka producer')));
+    await this.producer.reset().catch((err: unknown) => Promise.reject(fromKafkaError(err, 'reconnecting the Kafka producer')));
     checkpoint.restart();
     decoder.reset();
     const failed = new Promise<never>((_, reject) => {
