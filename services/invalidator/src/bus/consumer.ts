@@ -31,6 +31,8 @@ export interface ConsumerOptions {
   readonly topics: readonly string[];
   /** Broker-side wait for data when idle; low (tens of ms) keeps idle latency low. */
   readonly maxWaitTimeMs: number;
+  /** How long a member that died without leaving holds its partitions. */
+  readonly sessionTimeoutMs: number;
   readonly logger: Logger;
   readonly handle: ChunkHandler;
   /** Messages after the committed offset of a partition, reported after each commit. */
@@ -53,6 +55,9 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     groupId,
     maxWaitTimeInMs: options.maxWaitTimeMs,
     minBytes: 1,
+    sessionTimeout: options.sessionTimeoutMs,
+    // Kafka's rule of thumb: a heartbeat every third of the session, here more often.
+    heartbeatInterval: Math.max(500, Math.floor(options.sessionTimeoutMs / 5)),
     // Re-joins after a crash are kafkajs' job; our handler never throws for retriable Redis errors.
     retry: { retries: 10 },
   });

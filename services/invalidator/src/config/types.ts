@@ -55,6 +55,7 @@ export interface EvictdConfig {
     deadLetterTopic: string;
     markerTtlMs: number;
     maxWaitTimeMs: number;
+    sessionTimeoutMs: number;
   };
   http: { host: string; port: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };

@@ -188,6 +188,7 @@ export async function start(ctx: RoleContext): Promise<Role> {
       groupId: config.invalidate.groupId,
       topics: config.invalidate.topics,
       maxWaitTimeMs: config.invalidate.maxWaitTimeMs,
+      sessionTimeoutMs: config.invalidate.sessionTimeoutMs,
       logger,
       handle: (messages, chunkCtx) => handleChunk(pipeline, messages, chunkCtx),
       onLag: (topic, partition, lag) => metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
