@@ -90,7 +90,7 @@ async function main(): Promise<number> {
     process.off('SIGTERM', early.SIGTERM);
     const t0 = performance.now();
     const code = await runNodeTest(files, env);
-    say(`${files.length} test files finished in ${Math.round(performance.now() - t0)} ms, exit code ${code}`);
+    say(`${files.length} test files finished on node ${process.version} in ${Math.round(performance.now() - t0)} ms, exit code ${code}`);
     return code;
   } finally {
     if (stack) {
