@@ -59,8 +59,12 @@ function client(options: ReturnType<typeof redisClientOptions>): { redis: Redis;
   return { redis, errors };
 }
 
+// Node 20 runs the top-level before() hooks of a file concurrently: both wait on this one promise.
+let certificates: Promise<void> | undefined;
+const certificatesMade = () => (certificates ??= makeCertificates());
+
 before(async () => {
-  await makeCertificates();
+  await certificatesMade();
   redisPort = await freePort();
   const server = spawn('redis-server', [
     '--port', '0', '--bind', '127.0.0.1', '--tls-port', String(redisPort),
@@ -136,6 +140,7 @@ function pgUrl(query = ''): string {
 }
 
 before(async () => {
+  await certificatesMade();
   tlsPg = await startStack({ services: ['postgres'] });
   cleanups.push(() => tlsPg.stop());
   const admin = new pg.Client({ connectionString: tlsPg.env.DATABASE_URL });
