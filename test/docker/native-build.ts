@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { Copy, DockerfileParser, type Instruction } from 'dockerfile-ast';
+import { Copy, DockerfileParser, Env, type Instruction } from 'dockerfile-ast';
 import { REPO_ROOT } from './compose-file.js';
 
 export const DOCKERFILE = resolve(REPO_ROOT, 'infra/docker/Dockerfile');
@@ -121,10 +121,12 @@ export function buildNative(targets: readonly string[], workDir = mkdtempSync(jo
         mkdirSync(current.workdir, { recursive: true });
         break;
       case 'ENV':
-        for (const word of words) {
-          const at = word.indexOf('=');
-          if (at < 0) throw new Error(`native build: ENV ${word}: use NAME=value`);
-          current.env[word.slice(0, at)] = word.slice(at + 1);
+        if (!(instruction instanceof Env)) throw new Error('native build: ENV not parsed as ENV');
+        // dockerfile-ast's properties handle quoting (NAME="a b") as Docker does.
+        for (const property of instruction.getProperties()) {
+          const value = property.getValue();
+          if (value === null) throw new Error(`native build: ENV ${property.getName()}: use NAME=value`);
+          current.env[property.getName()] = value;
         }
         break;
       case 'COPY': {
@@ -178,3 +180,4 @@ export function buildNative(targets: readonly string[], workDir = mkdtempSync(jo
     }),
   );
 }
+

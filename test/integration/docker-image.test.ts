@@ -20,6 +20,7 @@ import { REPO_ROOT, environmentOf, flagValue, readCompose, service, type Compose
 import { createDemoDatabase, type DemoDatabase } from '../docker/demo-database.js';
 import { buildNative, type NativeImage } from '../docker/native-build.js';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
+import { spawnNode } from '../support/process.js';
 import { dropSlot } from './publish-helpers.js';
 import { deleteTopicsWithPrefix } from '../docker/topics.js';
 
@@ -48,27 +49,20 @@ function startService(name: string, svc: ComposeService, overrides: Record<strin
   const [program, ...entryArgs] = image.entrypoint;
   assert.equal(program, 'node');
   const args = [...entryArgs, ...(svc.command ?? image.cmd)].map((arg) => (arg.startsWith('/etc/') ? join(image.root, arg) : arg));
-  const child = spawn(process.execPath, args, {
+  const { child, output, exited, gone } = spawnNode(args, {
     cwd: image.workdir,
     env: { PATH: process.env.PATH, ...image.env, ...environmentOf(svc), ...overrides },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
-  let gone = false;
-  void exited.then(() => (gone = true));
   const running: Running = {
     name,
     child,
-    output: () => output,
+    output,
     exited,
     logLine: (msg) =>
       waitFor(
         () => {
-          if (gone) throw new Error(`${name} exited early:\n${output}`);
-          for (const line of output.split('\n')) {
+          if (gone()) throw new Error(`${name} exited early:\n${output()}`);
+          for (const line of output().split('\n')) {
             if (!line.startsWith('{')) continue;
             const entry = JSON.parse(line) as Record<string, unknown>;
             if (entry.msg === msg) return entry;

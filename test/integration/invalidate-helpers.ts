@@ -1,10 +1,5 @@
 // Shared by the invalidate-*.test.ts files: a config per test file, the role started in-process,
 // and change events written to Kafka in evictd's envelope.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
@@ -15,6 +10,7 @@ import { createRegistry } from '../../services/invalidator/src/observability/met
 import { start } from '../../services/invalidator/src/roles/invalidate.js';
 import type { Role } from '../../services/invalidator/src/roles/role.js';
 import { waitFor, type StackEnv } from '../support/index.js';
+import { spawnEvictd, type CapturedProcess } from '../support/process.js';
 
 /** The products table of a test file: `<ns>_products`. */
 export const productsTable = (ns: string) => `${ns}_products`;
@@ -126,31 +122,16 @@ log: { level: info }
 ${rulesYaml(ns, table)}`;
 }
 
-export interface EvictdProcess {
-  child: ChildProcess;
+export interface EvictdProcess extends CapturedProcess {
   /** Base URL of its /metrics and /healthz. */
   http: string;
-  output: () => string;
-  exited: Promise<number | null>;
 }
 
 /** `evictd run` as a child process; resolves once it streams from Postgres and consumes from Kafka. */
 export async function spawnEvictdRun(env: StackEnv, yaml: string): Promise<EvictdProcess> {
-  const file = join(mkdtempSync(join(tmpdir(), 'evictd-run-')), 'evictd.yaml');
-  writeFileSync(file, yaml);
-  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', 'services/invalidator/src/cli.ts', 'run', '--config', file], {
-    cwd: fileURLToPath(new URL('../..', import.meta.url)),
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const http = await waitFor(() => {
-    if (child.exitCode !== null) throw new Error(`evictd run exited early:\n${output}`);
+  const proc = await spawnEvictd('run', { ...env }, yaml, (output) => {
     const running = /"http":"([^"]+)"[^\n]*"msg":"evictd running"/.exec(output);
     return output.includes('replication session started') && output.includes('"msg":"consuming"') && running?.[1];
   }, { timeoutMs: 90_000, what: 'evictd run to stream and consume' });
-  return { child, http, output: () => output, exited };
+  return { ...proc, http: proc.ready };
 }

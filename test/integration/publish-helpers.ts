@@ -1,10 +1,5 @@
 // Shared by the publish-*.test.ts files: a config per test file, the publisher in-process or as a
 // child process (for kill -9), a background reader of the change topics, and slot clean-up.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import pg from 'pg';
 import { parseConfig, type EvictdConfig } from '../../services/invalidator/src/config/index.js';
@@ -13,8 +8,8 @@ import { createRegistry } from '../../services/invalidator/src/observability/met
 import { start } from '../../services/invalidator/src/roles/publish.js';
 import type { Role } from '../../services/invalidator/src/roles/role.js';
 import { waitFor, type StackEnv } from '../support/index.js';
+import { spawnEvictd, type CapturedProcess } from '../support/process.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface YamlOptions {
   /** The publish section's contents. */
@@ -45,38 +40,14 @@ export async function startPublisher(config: EvictdConfig): Promise<{ role: Role
   return { role, metrics: () => registry.metrics() };
 }
 
-export interface PublisherProcess {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
+export type PublisherProcess = CapturedProcess;
 
 /** `evictd publish` as a child process, with the stack's env; resolves once its session streams. */
 export async function spawnPublisher(env: StackEnv, yaml: string): Promise<PublisherProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'evictd-publish-'));
-  const file = join(dir, 'evictd.yaml');
-  writeFileSync(file, yaml);
-  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', 'services/invalidator/src/cli.ts', 'publish', '--config', file], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  return spawnEvictd('publish', { ...env }, yaml, (output) => output.includes('replication session started'), {
+    timeoutMs: 60_000,
+    what: 'the publisher to stream',
   });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  try {
-    await waitFor(() => {
-      if (gone) throw new Error(`publisher exited early:\n${output}`);
-      return output.includes('replication session started');
-    }, { timeoutMs: 60_000, what: 'the publisher to stream' });
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw new Error(`${(err as Error).message}\n${output.slice(-3000)}`, { cause: err });
-  }
-  return { child, output: () => output, exited };
 }
 
 export function testKafka(env: StackEnv): Kafka {
