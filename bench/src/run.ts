@@ -4,7 +4,7 @@
  *
  * Environment: BENCH_QUICK=1 (smaller, ~1 min), BENCH_LOADS=100,1000,5000, BENCH_STEP_S=10,
  * BENCH_BACKLOG=1000000, BENCH_RUNTIME=dist|tsx (default dist, built first), BENCH_PROFILE=0 (no CPU profile),
- * BENCH_EVICTD_NODE_OPTIONS (NODE_OPTIONS of the evictd processes only; default: the image's heap bounds),
+ * BENCH_EVICTD_NODE_OPTIONS (NODE_OPTIONS of the evictd processes only, e.g. --max-old-space-size=128),
  * BENCH_MAX_IN_FLIGHT_BYTES (the publisher's publish.maxInFlightBytes; default: evictd's),
  * BENCH_RESULTS_DIR (where the outputs go; default bench/results, which also updates the README).
  */
@@ -40,8 +40,7 @@ const settings = {
   rawRedisKeys: quick ? 100_000 : 500_000,
   runtime: (env.BENCH_RUNTIME ?? 'dist') as EvictdRuntime,
   profile: env.BENCH_PROFILE !== '0',
-  // The heap bounds the evictd image ships with (infra/docker/Dockerfile), so the numbers describe it.
-  evictdNodeOptions: env.BENCH_EVICTD_NODE_OPTIONS ?? '--max-old-space-size=128 --max-semi-space-size=8',
+  evictdNodeOptions: env.BENCH_EVICTD_NODE_OPTIONS ?? '',
   maxInFlightBytes: env.BENCH_MAX_IN_FLIGHT_BYTES === undefined ? undefined : Number(env.BENCH_MAX_IN_FLIGHT_BYTES),
 };
 for (const [name, value] of Object.entries(settings)) {
