@@ -1,5 +1,6 @@
 /** What the fault test (test/faults) uses from the measurement toolkit. */
-export { evictdProcess, freePort, pipelineConfig, REPO_ROOT, type EvictdProcess, type EvictdRuntime } from './evictd.js';
+export { freePort } from '@evictd/infra';
+export { evictdProcess, pipelineConfig, REPO_ROOT, type EvictdProcess, type EvictdRuntime } from './evictd.js';
 export { observeKeyspace, type Observer } from './observer.js';
 export { LandingLog, latencyTimeline, matchLandings, type Commit, type TimelineBucket } from './landing.js';
 export { nines, round, shareWithin, summarize, type LatencySummary } from './stats.js';

@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
-import { startStack, waitFor } from '@evictd/infra';
-import { evictdProcess, freePort, pipelineConfig, type EvictdRuntime } from './evictd.js';
+import { freePort, startStack, waitFor } from '@evictd/infra';
+import { evictdProcess, pipelineConfig, type EvictdRuntime } from './evictd.js';
 import { watchProcess } from './proc.js';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, runtime: { type: 'string', default: 'tsx' }, 'max-in-flight-mib': { type: 'string', default: '64' } } });

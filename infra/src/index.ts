@@ -3,3 +3,4 @@ export type { ServerHandle, ServiceName } from './server.js';
 export { externalStackEnv } from './env.js';
 export { MissingPrerequisiteError } from './prerequisites.js';
 export { waitFor, type WaitOptions } from './wait.js';
+export { freePort } from './ports.js';

@@ -9,14 +9,13 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { startStack, type Stack } from '@evictd/infra';
+import { freePort, startStack, type Stack } from '@evictd/infra';
 import { loadConfig, type EvictdConfig } from '../../services/invalidator/src/config/index.js';
 import { kafkaClientConfig } from '../../services/invalidator/src/bus/kafka.js';
 import { createLogger } from '../../services/invalidator/src/observability/log.js';
@@ -32,14 +31,6 @@ const secrets = { KAFKA_SASL_PASSWORD: 'kafka-s3cret', REDIS_PASSWORD: 'redis-s3
 const cleanups: (() => Promise<unknown>)[] = [async () => rmSync(dir, { recursive: true, force: true })];
 let config: EvictdConfig;
 let redisPort = 0;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A CA and a server certificate for 127.0.0.1 / localhost signed by it. */
 async function makeCertificates(): Promise<void> {
