@@ -3,6 +3,7 @@
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import pg from 'pg';
 import { parseConfig, type EvictdConfig } from '../../services/invalidator/src/config/index.js';
+import { parseLsn } from '../../services/invalidator/src/cdc/lsn.js';
 import { createLogger } from '../../services/invalidator/src/observability/log.js';
 import { createRegistry } from '../../services/invalidator/src/observability/metrics.js';
 import { start } from '../../services/invalidator/src/roles/publish.js';
@@ -101,6 +102,5 @@ export async function dropSlot(db: pg.Client, slot: string): Promise<void> {
 
 export async function confirmedFlush(db: pg.Client, slot: string): Promise<bigint> {
   const { rows } = await db.query('SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1', [slot]);
-  const [hi = '0', lo = '0'] = String(rows[0]?.lsn ?? '0/0').split('/');
-  return (BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`);
+  return parseLsn(String(rows[0]?.lsn ?? '0/0'));
 }

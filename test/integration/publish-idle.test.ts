@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
 import type { Role } from '../../services/invalidator/src/roles/role.js';
+import { parseLsn } from '../../services/invalidator/src/cdc/lsn.js';
 import { confirmedFlush, dropSlot, publishConfig, startPublisher } from './publish-helpers.js';
 
 const env = stackEnv();
@@ -31,8 +32,7 @@ after(async () => {
 
 const walLsn = async () => {
   const { rows } = await db.query('SELECT pg_current_wal_lsn()::text AS lsn');
-  const [hi = '0', lo = '0'] = String(rows[0].lsn).split('/');
-  return (BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`);
+  return parseLsn(String(rows[0].lsn));
 };
 
 test('confirmed_flush_lsn follows WAL written only to unpublished tables', async () => {
