@@ -22,3 +22,20 @@ test('waitFor stops at once when its signal aborts, with the abort reason', asyn
   controller.abort(new Error('server exited'));
   await assert.rejects(waiting, /server exited/);
 });
+
+test('waitFor with stopOnError ends at the first throwing check, long before its deadline', async () => {
+  const started = Date.now();
+  let calls = 0;
+  await assert.rejects(
+    waitFor(
+      () => {
+        if (++calls === 2) throw new Error('the child exited');
+        return false;
+      },
+      { timeoutMs: 60_000, what: 'a child', intervalMs: 1, stopOnError: true },
+    ),
+    /^Error: the child exited$/,
+  );
+  assert.equal(calls, 2);
+  assert.ok(Date.now() - started < 10_000);
+});

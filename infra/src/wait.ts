@@ -9,14 +9,20 @@ export interface WaitOptions {
   intervalMs?: number;
   /** Stop waiting early (e.g. the server process exited). */
   signal?: AbortSignal;
+  /**
+   * A check that throws ends the wait at once with that error, instead of counting as "not yet"
+   * (e.g. a condition that throws when the process it waits on has exited).
+   */
+  stopOnError?: boolean;
 }
 
 /**
  * Polls `condition` until it returns a truthy value (which is returned) or the deadline passes.
- * A check that throws counts as "not yet"; the last error is attached as the timeout's cause.
+ * A check that throws counts as "not yet" (the last error is attached as the timeout's cause),
+ * unless `stopOnError` is set: then its error is thrown at once.
  */
 export async function waitFor<T>(condition: () => T | Promise<T>, options: WaitOptions): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
-  const { timeoutMs, what, intervalMs = 50, signal } = options;
+  const { timeoutMs, what, intervalMs = 50, signal, stopOnError = false } = options;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -26,6 +32,7 @@ export async function waitFor<T>(condition: () => T | Promise<T>, options: WaitO
       if (value) return value as Exclude<T, false | null | undefined | 0 | ''>;
       lastError = undefined;
     } catch (err) {
+      if (stopOnError) throw err;
       lastError = err;
     }
     if (Date.now() >= deadline) {

@@ -63,13 +63,13 @@ function startService(name: string, svc: ComposeService, overrides: Record<strin
         () => {
           if (gone()) throw new Error(`${name} exited early:\n${output()}`);
           for (const line of output().split('\n')) {
-            if (!line.startsWith('{')) continue;
+            if (!line.startsWith('{') || !line.endsWith('}')) continue; // the last line may still be arriving
             const entry = JSON.parse(line) as Record<string, unknown>;
             if (entry.msg === msg) return entry;
           }
           return undefined;
         },
-        { timeoutMs: 90_000, what: `${name} to log "${msg}"` },
+        { timeoutMs: 90_000, what: `${name} to log "${msg}"`, stopOnError: true },
       ),
   };
   cleanups.push(async () => {
