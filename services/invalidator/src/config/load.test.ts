@@ -89,7 +89,7 @@ test('values from the environment are coerced to the type a setting needs', () =
 });
 
 test('YAML syntax errors are reported, not thrown raw', () => {
-  assert.match(problemsOf('tables: [unclosed'), /YAML: /);
+  assert.match(problemsOf('tables: [unclosed'), /YAML syntax error at line 1, column \d+: /);
 });
 
 test('TLS files that cannot be read are named', () => {
@@ -99,4 +99,29 @@ test('TLS files that cannot be read are named', () => {
 test('postgres.ssl together with ssl parameters in the URL is refused (node-postgres would ignore postgres.ssl)', () => {
   const text = minimal.replace('postgres: { url: postgres://u@127.0.0.1:5/app }', 'postgres: { url: "postgres://u@db:5/app?sslmode=require", ssl: { rejectUnauthorized: true } }');
   assert.match(problemsOf(text), /postgres\.ssl: cannot be combined with sslmode in postgres\.url/);
+});
+
+test('connection URLs that cannot work are refused with the setting named, never their password', () => {
+  const cases: { env: Record<string, string>; match: RegExp }[] = [
+    { env: { DATABASE_URL: 'postgres://u:s3cret@host:badport/app' }, match: /postgres\.url: is not a valid URL.*\(from DATABASE_URL\): "postgres:\/\/u:\*\*\*@host:badport\/app"/ },
+    { env: { DATABASE_URL: 'mysql://u:s3cret@host:3306/app' }, match: /postgres\.url: has the scheme "mysql", not postgres or postgresql \(from DATABASE_URL\)/ },
+    { env: { REDIS_URL: 'redis://:s3cret@host:70000' }, match: /redis\.url: is not a valid URL.*"redis:\/\/:\*\*\*@host:70000"/ },
+    { env: { REDIS_URL: 'redis://host:nope' }, match: /redis\.url: is not a valid URL/ },
+  ];
+  for (const c of cases) {
+    const message = problemsOf(minimal, c.env);
+    assert.match(message, c.match);
+    assert.doesNotMatch(message, /s3cret/);
+  }
+  const inFile = problemsOf(minimal.replace('postgres://u@127.0.0.1:5/app', 'postgres://u:s3cret@h:x/app'));
+  assert.match(inFile, /postgres\.url: is not a valid URL \([^)]*\): "postgres:\/\/u:\*\*\*@h:x\/app"/);
+  // Unix sockets stay possible for node-postgres.
+  assert.equal(parseConfig(minimal, '/x.yaml', { DATABASE_URL: 'socket:/var/run/postgresql?db=app' }).postgres.url, 'socket:/var/run/postgresql?db=app');
+});
+
+test('a YAML syntax error names line and column but shows none of the file, so no secret leaks', () => {
+  const text = `postgres:\n  url: postgres://u:s3cret@h/app\n  slot: [a\nkafka: { brokers: ["k:9092"] }\n`;
+  const message = problemsOf(text);
+  assert.match(message, /\(file\): YAML syntax error at line \d+, column \d+: /);
+  assert.doesNotMatch(message, /s3cret|postgres:\/\//);
 });

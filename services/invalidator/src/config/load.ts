@@ -2,12 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { readJsonSchema } from '@evictd/schemas';
 import { EvictdError } from '../errors.js';
 import { changeTopic } from '../bus/topics.js';
 import { interpolateEnv } from './interpolate.js';
 import { urlSslParameters } from './postgres.js';
+import { checkConnectionUrls } from './urls.js';
 import type { ConfigProblem, EvictdConfig, TlsFiles } from './types.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -35,8 +36,13 @@ export async function loadConfig(file: string, env: Env = process.env): Promise<
 /** Pure apart from reading TLS files named in the config. */
 export function parseConfig(text: string, file: string, env: Env = {}): EvictdConfig {
   const problems: ConfigProblem[] = [];
-  const doc = parseDocument(text, { prettyErrors: true });
-  for (const error of doc.errors) problems.push({ path: '', message: `YAML: ${error.message}` });
+  // Positions only: the YAML library's excerpt of the surrounding lines could show a password.
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter });
+  for (const error of doc.errors) {
+    const { line, col } = lineCounter.linePos(error.pos[0]);
+    problems.push({ path: '', message: `YAML syntax error at line ${line}, column ${col}: ${error.message}` });
+  }
   if (problems.length > 0) throw configError(file, problems);
 
   const raw = interpolateEnv(doc.toJS() ?? {}, env, problems) as Record<string, unknown>;
@@ -52,6 +58,7 @@ export function parseConfig(text: string, file: string, env: Env = {}): EvictdCo
   requireSetting(config.postgres.url, 'postgres.url', 'DATABASE_URL', problems);
   requireSetting(config.kafka.brokers, 'kafka.brokers', 'KAFKA_BROKERS', problems);
   requireSetting(config.redis.url, 'redis.url', 'REDIS_URL', problems);
+  checkConnectionUrls(config, env, problems);
 
   const urlSsl = config.postgres.url === undefined ? [] : urlSslParameters(config.postgres.url);
   if (config.postgres.ssl && urlSsl.length > 0) {

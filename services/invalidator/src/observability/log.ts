@@ -24,13 +24,10 @@ export function createLogger(name: string, level = 'info'): Logger {
   return pino({ name, level, redact: { paths: REDACT, censor: '[redacted]' }, base: { pid: process.pid } });
 }
 
-/** Hides the password in a connection URL, for log lines that must name the server. */
+/**
+ * Hides the password in a connection URL, parseable or not (config errors show bad URLs): what
+ * lies between `//user:` and the last `@` before the path is replaced.
+ */
 export function redactUrl(raw: string): string {
-  try {
-    const url = new URL(raw);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return '[unparseable url]';
-  }
+  return raw.replace(/(\/\/[^/?#@:]*):[^/?#]*@/, '$1:***@');
 }
