@@ -17,6 +17,7 @@ import { ensureTopics } from '../bus/topics.js';
 import { checkConfigAgainstDatabase, compileRules, problemsError, resolveChange, type Invalidation, type Rules } from '../rules/index.js';
 import { applyInvalidations, createInvalidatorMetrics, isEmpty, mergeInvalidations, type InvalidatorMetrics } from '../redis/index.js';
 import type { Logger } from '../observability/log.js';
+import { watchRedisLink } from '../observability/redis-link.js';
 import type { Role, RoleContext } from './role.js';
 
 /** How often a still-unresolvable template or a still-down Redis is logged again. */
@@ -146,7 +147,7 @@ export async function start(ctx: RoleContext): Promise<Role> {
   const layout = createRedisLayout({ keyPrefix: config.redis.keyPrefix, markerTtlMs: config.invalidate.markerTtlMs });
   const metrics = createInvalidatorMetrics(registry);
   const redis = new Redis(config.redis.url, redisClientOptions(config.redis));
-  redis.on('error', (err: unknown) => logger.debug({ err }, 'redis connection error'));
+  const redisLink = watchRedisLink(redis, logger, REPEAT_LOG_MS);
   const kafka = createKafka(config.kafka, logger);
   // Dead letters: the explicit partitioner also silences kafkajs' partitioner-change warning.
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
@@ -168,7 +169,10 @@ export async function start(ctx: RoleContext): Promise<Role> {
     minDelayMs: 500,
     maxDelayMs: 15_000,
     shouldRetry: isKafkaRetriable,
-    onRetry: (err: unknown, attempt: number, delayMs: number) => logger.warn({ err: describeError(err), attempt, delayMs }, 'start-up: Kafka not ready, retrying'),
+    onRetry: (err: unknown, attempt: number, delayMs: number) => {
+      ctx.startup?.retrying(err, attempt);
+      logger.warn({ err: describeError(err), attempt, delayMs }, 'start-up: Kafka not ready, retrying');
+    },
   };
   let consumer;
   try {
@@ -211,7 +215,8 @@ export async function start(ctx: RoleContext): Promise<Role> {
     stop,
     health: () => {
       const c = running.health();
-      const redisDown = pipeline.redisDown;
+      // The connection's state, or a deletion that keeps failing on a connection that looks up.
+      const redisDown = redisLink.down() ?? pipeline.redisDown;
       return {
         ok: c.ok && redisDown === null,
         detail: { ...c.detail, rules: rules.tables.size, redis: redisDown ? { down: true, sinceMs: Date.now() - redisDown.since, error: redisDown.error } : { down: false } },
