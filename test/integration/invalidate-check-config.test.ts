@@ -2,18 +2,16 @@
 // need old values the replica identity does not send, listed with their path; exit 0 once fixed.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { stackEnv, uniqueName } from '../support/index.js';
+import { runCli } from '../support/process.js';
 import { parseConfig } from '../../services/invalidator/src/config/index.js';
 import { EvictdError } from '../../services/invalidator/src/errors.js';
 import { startInvalidator } from './invalidate-helpers.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const env = stackEnv();
 const ns = uniqueName('inv_check');
 const table = `${ns}_products`;
@@ -33,15 +31,7 @@ after(async () => {
 function checkConfig(tables: string): Promise<{ code: number | null; output: string }> {
   const file = join(dir, `${uniqueName('cfg')}.yaml`);
   writeFileSync(file, `log: { level: silent }\ntables:\n${tables}\n`);
-  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', 'services/invalidator/src/cli.ts', 'check-config', '--config', file], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, output })));
+  return runCli(['check-config', '--config', file], { ...env });
 }
 
 const rules = `

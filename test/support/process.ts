@@ -33,6 +33,25 @@ export function spawnNode(args: readonly string[], options: { cwd: string; env: 
   return { child, output: () => output, exited, gone: () => exitedYet };
 }
 
+/** Writes `yaml` to `evictd.yaml` in a new temp directory and returns its path. */
+export function writeTempConfig(yaml: string, prefix = 'evictd-'): string {
+  const file = join(mkdtempSync(join(tmpdir(), prefix)), 'evictd.yaml');
+  writeFileSync(file, yaml);
+  return file;
+}
+
+/** `evictd <args…>` from the TypeScript sources, run from the repository root with `env` added. */
+export function spawnCli(args: readonly string[], env: Record<string, string>): CapturedProcess {
+  return spawnNode(['--conditions=development', '--import', 'tsx', 'services/invalidator/src/cli.ts', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env } });
+}
+
+/** Runs `evictd <args…>` to its end: its exit code and everything it wrote. */
+export async function runCli(args: readonly string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const proc = spawnCli(args, env);
+  const code = await proc.exited;
+  return { code, output: proc.output() };
+}
+
 /**
  * `evictd <command> --config <yaml written to a temp file>` from the TypeScript sources, with the
  * stack's env. Resolves with what `ready(output)` returns once it is truthy; if the process exits
@@ -45,17 +64,12 @@ export async function spawnEvictd<T>(
   ready: (output: string) => T | false | null | undefined | '',
   wait: { timeoutMs: number; what: string },
 ): Promise<CapturedProcess & { ready: T }> {
-  const file = join(mkdtempSync(join(tmpdir(), `evictd-${command}-`)), 'evictd.yaml');
-  writeFileSync(file, yaml);
-  const proc = spawnNode(['--conditions=development', '--import', 'tsx', 'services/invalidator/src/cli.ts', command, '--config', file], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
-  });
+  const proc = spawnCli([command, '--config', writeTempConfig(yaml, `evictd-${command}-`)], env);
   try {
     const value = await waitFor(() => {
       if (proc.gone()) throw new Error(`evictd ${command} exited early`);
       return ready(proc.output());
-    }, wait);
+    }, { ...wait, stopOnError: true });
     return { ...proc, ready: value as T };
   } catch (err) {
     proc.child.kill('SIGKILL');

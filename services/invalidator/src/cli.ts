@@ -7,12 +7,13 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, type EvictdConfig } from './config/index.js';
 import { checkConfigAgainstDatabase } from './rules/index.js';
-import { start as startPublisher } from './roles/publish.js';
+import { checkPublisherSetup, start as startPublisher } from './roles/publish.js';
 import { start as startInvalidator } from './roles/invalidate.js';
 import { EvictdError, describeError } from './errors.js';
 import { createLogger, type Logger } from './observability/log.js';
 import { createRegistry } from './observability/metrics.js';
-import { startHttpServer } from './observability/http.js';
+import { startHttpServer, type RunningHttpServer } from './observability/http.js';
+import { Readiness } from './observability/readiness.js';
 import type { Role, StartRole } from './roles/role.js';
 
 const USAGE = `usage: evictd <command> --config FILE
@@ -25,7 +26,12 @@ commands:
 
 options:
   --config FILE  the evictd YAML file (required)
+  --role ROLE    check-config only: check what "publish", "invalidate" or "run" (default: run,
+                 both) needs at start
   --help         show this text
+
+exit codes: 0 stopped by SIGTERM/SIGINT (or check-config found nothing wrong), 1 start-up refused
+by a server or a role failed (check-config: problems listed), 2 bad command line, config or rules
 `;
 
 const ROLES: Record<string, StartRole> = { publish: startPublisher, invalidate: startInvalidator };
@@ -41,7 +47,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
-    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+    options: { config: { type: 'string', short: 'c' }, role: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   const command = positionals[0];
   if (values.help || command === undefined) {
@@ -50,6 +56,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if (!(command in ROLE_COMMANDS) && command !== 'check-config') {
     process.stderr.write(`evictd: unknown command "${command}"\n\n${USAGE}`);
+    return 2;
+  }
+  const checkedRole = values.role ?? 'run';
+  if (values.role !== undefined && (command !== 'check-config' || !(checkedRole in ROLE_COMMANDS))) {
+    process.stderr.write(`evictd ${command}: --role is for check-config and must be publish, invalidate or run (got "${checkedRole}")\n`);
     return 2;
   }
   if (!values.config) {
@@ -64,26 +75,45 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const logger = createLogger('evictd', config.log.level);
-  if (command === 'check-config') return checkConfig(config);
+  if (command === 'check-config') return checkConfig(config, ROLE_COMMANDS[checkedRole] ?? []);
   return runRoles(command, ROLE_COMMANDS[command] ?? [], config, logger);
 }
 
-async function checkConfig(config: EvictdConfig): Promise<number> {
+/** Refuses whatever the roles' start-up would refuse, with the same messages, and changes nothing. */
+async function checkConfig(config: EvictdConfig, roleNames: readonly string[]): Promise<number> {
   const problems = await checkConfigAgainstDatabase(config);
-  if (problems.length === 0) {
-    process.stdout.write(`${config.file}: OK (${Object.keys(config.tables).length} tables checked against the database)\n`);
-    return 0;
+  if (problems.length > 0) {
+    process.stderr.write(`${config.file}: ${problems.length} problem(s):\n${problems.map((p) => `  - ${p.path || '(file)'}: ${p.message}`).join('\n')}\n`);
+    return 1;
   }
-  process.stderr.write(`${config.file}: ${problems.length} problem(s):\n${problems.map((p) => `  - ${p.path || '(file)'}: ${p.message}`).join('\n')}\n`);
-  return 1;
+  if (roleNames.includes('publish')) {
+    try {
+      await checkPublisherSetup(config);
+    } catch (err) {
+      process.stderr.write(`${config.file}: evictd publish would not start: ${describeError(err)}\n`);
+      return 1;
+    }
+  }
+  const checked = roleNames.includes('publish') ? 'tables and publication checked' : 'tables checked';
+  process.stdout.write(`${config.file}: OK (${Object.keys(config.tables).length} ${checked} against the database)\n`);
+  return 0;
+}
+
+/** 2 for what the operator must fix in the command line, config or rules; 1 for everything else. */
+export function exitCodeFor(err: unknown): number {
+  return err instanceof EvictdError && err.code.startsWith('CONFIG') ? 2 : 1;
 }
 
 async function runRoles(command: string, roleNames: readonly string[], config: EvictdConfig, logger: Logger): Promise<number> {
   const registry = createRegistry({ service: 'evictd', command });
   const controller = new AbortController();
+  const readiness = new Readiness(roleNames);
   const roles: Role[] = [];
+  // Only a signal makes a stop clean (exit 0); a start-up that fails or gives up is a failure.
+  let signalled: NodeJS.Signals | null = null;
   let stopping: Promise<void> | undefined;
   const stopAll = () => {
+    readiness.stopping();
     stopping ??= (async () => {
       controller.abort();
       // Stop in reverse start order: the invalidator finishes its batch while the publisher still flushes.
@@ -96,46 +126,55 @@ async function runRoles(command: string, roleNames: readonly string[], config: E
 
   let exitCode = 0;
   const onSignal = (signal: NodeJS.Signals) => {
+    signalled ??= signal;
     logger.info({ signal }, 'stopping');
     void stopAll();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
+  // /healthz and /metrics answer from the first second: 503 with the reason while start-up waits.
+  let http: RunningHttpServer;
+  try {
+    http = await startHttpServer({ host: config.http.host, port: config.http.port, registry, health: () => readiness.report() });
+  } catch (err) {
+    logger.fatal({ err }, `cannot start: cannot listen on ${config.http.host}:${config.http.port} (http.host, http.port): ${describeError(err)}`);
+    return 1;
+  }
+  logger.info({ command, roles: roleNames, http: http.url }, 'evictd starting: /healthz answers 503 until every role is ready');
+
   try {
     for (const name of roleNames) {
+      if (controller.signal.aborted) break;
       const start = ROLES[name];
       if (!start) throw new Error(`no role named ${name}`);
-      roles.push(await start({ config, logger: logger.child({ role: name }), registry, signal: controller.signal }));
+      const role = await start({ config, logger: logger.child({ role: name }), registry, signal: controller.signal, startup: readiness.starting(name) });
+      roles.push(role);
+      readiness.running(role);
     }
   } catch (err) {
     await stopAll();
-    if (controller.signal.aborted) {
-      // Asked to stop while still waiting for a server: not a failure.
-      logger.info({ reason: describeError(err) }, 'stopped before start-up completed');
+    await http.close();
+    if (signalled) {
+      logger.info({ signal: signalled, reason: describeError(err) }, 'stopped before start-up completed');
       return 0;
     }
-    logger.fatal({ err }, `cannot start: ${describeError(err)}`);
-    return err instanceof EvictdError && err.code.startsWith('CONFIG') ? 2 : 1;
+    const code = exitCodeFor(err);
+    logger.fatal({ err, exitCode: code }, `cannot start: ${describeError(err)}`);
+    return code;
   }
-
-  const http = await startHttpServer({
-    host: config.http.host,
-    port: config.http.port,
-    registry,
-    health: () => {
-      const reports = roles.map((role) => ({ role: role.name, ...role.health() }));
-      return { ok: !stopping && reports.every((r) => r.ok), detail: { roles: reports } };
-    },
-  });
-  logger.info({ command, roles: roleNames, http: http.url }, 'evictd running');
+  if (!signalled) logger.info({ command, roles: roleNames, http: http.url }, 'evictd running');
 
   // Whichever comes first: a signal-driven stop, or a role ending by itself (fatal error or not).
   await Promise.race([
-    new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true })),
+    new Promise<void>((resolve) => (controller.signal.aborted ? resolve() : controller.signal.addEventListener('abort', () => resolve(), { once: true }))),
     ...roles.map((role) =>
       role.done.then(
-        () => logger.info({ role: role.name }, 'role ended'),
+        () => {
+          // A role that ends without being asked to has stopped doing its job.
+          if (!signalled) exitCode = 1;
+          logger[signalled ? 'info' : 'error']({ role: role.name }, 'role ended');
+        },
         (err: unknown) => {
           exitCode = 1;
           logger.fatal({ err, role: role.name }, `role failed: ${describeError(err)}`);

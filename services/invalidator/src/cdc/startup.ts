@@ -46,7 +46,28 @@ async function query<R>(client: Queryable, what: string, sql: string, values?: u
   }
 }
 
+/** Checks the server and the tables, creates the publication (when allowed) and the slot when missing. */
 export async function prepare(client: Queryable, settings: PublicationSettings): Promise<Prepared> {
+  const server = await checkServer(client);
+  const catalog = await checkTables(client, settings);
+  await ensurePublication(client, settings, server.role, false);
+  const slot = await ensureSlot(client, settings.slot, server.db, false);
+  return { database: server.db, catalog, slot: slot! };
+}
+
+/**
+ * Everything `prepare` refuses, with the same errors, without changing the database:
+ * `evictd check-config` runs this. A publication evictd would create is created in a
+ * transaction that is rolled back (so a missing privilege shows), a missing slot is not created.
+ */
+export async function verify(client: Queryable, settings: PublicationSettings): Promise<void> {
+  const server = await checkServer(client);
+  await checkTables(client, settings);
+  await ensurePublication(client, settings, server.role, true);
+  await ensureSlot(client, settings.slot, server.db, true);
+}
+
+async function checkServer(client: Queryable): Promise<{ db: string; role: string }> {
   const [server] = await query<{ wal_level: string; db: string; role: string; can_replicate: boolean }>(
     client,
     'checking the server',
@@ -60,10 +81,7 @@ export async function prepare(client: Queryable, settings: PublicationSettings):
   if (!server.can_replicate) {
     throw new EvictdError('PG_PERMISSION', `role "${server.role}" may not use replication: run ALTER ROLE ${ident(server.role)} WITH REPLICATION (as a superuser)`);
   }
-  const catalog = await checkTables(client, settings);
-  await ensurePublication(client, settings, server.role);
-  const slot = await ensureSlot(client, settings.slot, server.db);
-  return { database: server.db, catalog, slot };
+  return server;
 }
 
 async function checkTables(client: Queryable, settings: PublicationSettings): Promise<Catalog> {
@@ -102,24 +120,27 @@ interface PublicationRow {
   pubtruncate: boolean;
 }
 
-async function ensurePublication(client: Queryable, settings: PublicationSettings, role: string): Promise<void> {
+const PUBLICATION_SQL = 'SELECT puballtables, pubinsert, pubupdate, pubdelete, pubtruncate FROM pg_publication WHERE pubname = $1';
+
+async function ensurePublication(client: Queryable, settings: PublicationSettings, role: string, dryRun: boolean): Promise<void> {
   const { publication } = settings;
   const createSql = `CREATE PUBLICATION ${ident(publication)} FOR TABLE ${settings.tables.map(qualified).join(', ')}`;
-  let [row] = await query<PublicationRow>(client, `reading publication ${publication}`, 'SELECT puballtables, pubinsert, pubupdate, pubdelete, pubtruncate FROM pg_publication WHERE pubname = $1', [publication]);
+  let [row] = await query<PublicationRow>(client, `reading publication ${publication}`, PUBLICATION_SQL, [publication]);
   if (!row) {
     if (!settings.createPublication) {
       throw new EvictdError('PG_PUBLICATION_MISSING', `publication "${publication}" does not exist and postgres.createPublication is false: run ${createSql}; (or set createPublication: true)`);
     }
-    try {
-      await client.query(createSql);
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === '42501') {
-        throw new EvictdError('PG_PERMISSION', `cannot create publication "${publication}": role "${role}" must own the tables (and have CREATE on the database). Ask an admin to run: ${createSql};`, { cause: err });
+    if (dryRun) {
+      await query(client, 'starting a transaction', 'BEGIN');
+      try {
+        await createPublication(client, createSql, publication, role);
+      } finally {
+        await query(client, 'rolling back', 'ROLLBACK');
       }
-      if (code !== '42710') throw fromPgError(err, `creating publication ${publication}`); // 42710: created concurrently
+      return;
     }
-    [row] = await query<PublicationRow>(client, `reading publication ${publication}`, 'SELECT puballtables, pubinsert, pubupdate, pubdelete, pubtruncate FROM pg_publication WHERE pubname = $1', [publication]);
+    await createPublication(client, createSql, publication, role);
+    [row] = await query<PublicationRow>(client, `reading publication ${publication}`, PUBLICATION_SQL, [publication]);
     if (!row) throw new EvictdError('PG_PUBLICATION_MISSING', `publication "${publication}" vanished right after it was created`, { retriable: true });
   }
   const skipped = (['insert', 'update', 'delete', 'truncate'] as const).filter((op) => !row[`pub${op}`]);
@@ -136,6 +157,18 @@ async function ensurePublication(client: Queryable, settings: PublicationSetting
   }
 }
 
+async function createPublication(client: Queryable, createSql: string, publication: string, role: string): Promise<void> {
+  try {
+    await client.query(createSql);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === '42501') {
+      throw new EvictdError('PG_PERMISSION', `cannot create publication "${publication}": role "${role}" must own the tables (and have CREATE on the database). Ask an admin to run: ${createSql};`, { cause: err });
+    }
+    if (code !== '42710') throw fromPgError(err, `creating publication ${publication}`); // 42710: created concurrently
+  }
+}
+
 interface SlotRow {
   plugin: string | null;
   slot_type: string;
@@ -146,9 +179,11 @@ interface SlotRow {
 
 const SLOT_SQL = 'SELECT plugin, slot_type, database, confirmed_flush_lsn::text, wal_status FROM pg_replication_slots WHERE slot_name = $1';
 
-async function ensureSlot(client: Queryable, slot: string, database: string): Promise<SlotState> {
+/** The slot's state, created first when missing (never in a dry run: then null when missing). */
+async function ensureSlot(client: Queryable, slot: string, database: string, dryRun: boolean): Promise<SlotState | null> {
   let created = false;
   let [row] = await query<SlotRow>(client, `reading replication slot ${slot}`, SLOT_SQL, [slot]);
+  if (!row && dryRun) return null; // creating it needs REPLICATION, which checkServer has checked
   if (!row) {
     try {
       await client.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);

@@ -24,7 +24,7 @@ import { TransactionDecoder } from '../cdc/decode.js';
 import { decodeMarker, detectLostSlot, encodeMarker, markerKey } from '../cdc/lost-slot.js';
 import { formatLsn, lsnDistance, type Lsn } from '../cdc/lsn.js';
 import { Pipeline, confirmDelivered, toMessage, type EventTag } from '../cdc/pipeline.js';
-import { prepare, type Prepared } from '../cdc/startup.js';
+import { prepare, verify, type Prepared, type PublicationSettings } from '../cdc/startup.js';
 import { startReplication, withClient, type ReplicationSession } from '../cdc/stream.js';
 import type { Role, RoleContext } from './role.js';
 
@@ -56,6 +56,30 @@ function deadline(ms: number): Promise<void> {
 /** Resolves when the signal aborts (never rejects): ends waits that have no deadline of their own. */
 function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+}
+
+/** What the publisher sets up: the checked rules and publication settings, and its change topics (named legally). */
+function publisherSetup(config: EvictdConfig): { settings: PublicationSettings; topics: string[] } {
+  const rules = compileRules(config.tables, config.file);
+  const { postgres } = config;
+  const topics = postgres.tables.map((t) => {
+    const { schema, name } = splitTableName(t)!;
+    const topic = changeTopic(config.kafka.topicPrefix, schema, name);
+    assertTopicName(topic, `table ${t}`);
+    return topic;
+  });
+  return { settings: { slot: postgres.slot, publication: postgres.publication, createPublication: postgres.createPublication, tables: postgres.tables, rules }, topics };
+}
+
+/**
+ * For `evictd check-config`: throws what the publisher's start-up would refuse (same errors),
+ * without creating the publication or the slot. Retriable trouble (Postgres away) is thrown too.
+ */
+export async function checkPublisherSetup(config: EvictdConfig): Promise<void> {
+  const { settings } = publisherSetup(config);
+  await withClient(postgresClientConfig(config.postgres), (client) => verify(client, settings)).catch((err: unknown) => {
+    throw fromPgError(err, 'preparing logical replication');
+  });
 }
 
 class Publisher {
@@ -110,19 +134,16 @@ class Publisher {
 
   /** Checks, publication, slot, topics, lost-slot handling. Retriable failures are retried until stopped. */
   async prepare(): Promise<void> {
-    const rules = compileRules(this.config.tables, this.config.file);
-    const topics = this.tables.map((t) => {
-      const { schema, name } = splitTableName(t)!;
-      const topic = changeTopic(this.prefix, schema, name);
-      assertTopicName(topic, `table ${t}`);
-      return topic;
-    });
-    const onRetry = (err: unknown, attempt: number, delayMs: number) => this.log.warn({ err: describeError(err), attempt, delayMs }, 'start-up: retrying');
+    const { settings, topics } = publisherSetup(this.config);
+    const onRetry = (err: unknown, attempt: number, delayMs: number) => {
+      this.ctx.startup?.retrying(err, attempt);
+      this.log.warn({ err: describeError(err), attempt, delayMs }, 'start-up: retrying');
+    };
     const options = { signal: this.abort.signal, minDelayMs: 500, maxDelayMs: 15_000, onRetry };
     const { postgres } = this.config;
     const prepared = await retry(
       () =>
-        withClient(this.connection, (client) => prepare(client, { slot: postgres.slot, publication: postgres.publication, createPublication: postgres.createPublication, tables: this.tables, rules })).catch((err: unknown) => {
+        withClient(this.connection, (client) => prepare(client, settings)).catch((err: unknown) => {
           throw fromPgError(err, 'preparing logical replication');
         }),
       options,
