@@ -57,12 +57,17 @@ async function runWorkload(name: string, layout: RedisLayout, readThrough: ReadT
   const keyOf = (id: number) => `${layout.keyPrefix}${name}:item:${id}`;
   const tagsOf = (id: number) => [`group:${id % 3}`];
   const inDelay = new Map<number, number>(); // readers between read and fill, per row
+  // Racing writers per row: a reader of the row fills only once their commit and invalidation are
+  // done, so the race happens however slow a busy machine makes the write (a fixed delay alone
+  // would let the fill win and the race go unobserved).
+  const racing = new Map<number, Set<Promise<void>>>();
   let writersDone = false;
 
   const readRow = async (id: number): Promise<string> => {
     const { rows } = await pool.query<{ version: number }>(`SELECT version FROM ${table} WHERE id = $1`, [id]);
     inDelay.set(id, (inDelay.get(id) ?? 0) + 1);
     await sleep(FILL_DELAY_MS); // the injected delay between read and fill
+    await Promise.all(racing.get(id) ?? []);
     inDelay.set(id, inDelay.get(id)! - 1);
     return String(rows[0]!.version);
   };
@@ -71,8 +76,23 @@ async function runWorkload(name: string, layout: RedisLayout, readThrough: ReadT
     await invalidateKeysAndTags(redis, { keys: [keyOf(id)], tags: tagsOf(id) }, layout);
   };
   const raceWrite = async (id: number) => {
-    await waitFor(() => (inDelay.get(id) ?? 0) > 0, { timeoutMs: 30_000, intervalMs: 1, what: `a reader of row ${id} between read and fill` });
-    await writeRow(id);
+    let finished!: () => void;
+    const write = new Promise<void>((resolve) => (finished = resolve));
+    const set = racing.get(id) ?? new Set();
+    racing.set(id, set.add(write));
+    try {
+      // Readers load only on a miss, and a fill (a stale one, in the naive case) may have cached the
+      // row again since the last write: evict it until a reader is between read and fill.
+      await waitFor(async () => {
+        if ((inDelay.get(id) ?? 0) > 0) return true;
+        await redis.unlink(keyOf(id));
+        return false;
+      }, { timeoutMs: 120_000, intervalMs: 5, what: `a reader of row ${id} between read and fill` });
+      await writeRow(id);
+    } finally {
+      set.delete(write);
+      finished();
+    }
   };
   const pick = () => ids[Math.floor(Math.random() * ids.length)]!;
 

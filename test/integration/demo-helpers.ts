@@ -6,7 +6,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { startDemo, type RunningDemo } from '../../services/demo-api/src/index.js';
-import { stackEnv, uniqueName } from '../support/index.js';
+import { dropSlot, stackEnv, uniqueName } from '../support/index.js';
 
 export interface DemoUnderTest {
   demo: RunningDemo;
@@ -42,7 +42,7 @@ export async function startDemoUnderTest(prefix: string, redisDb: number): Promi
   let demo: RunningDemo | undefined;
   const cleanup = async () => {
     await demo?.stop();
-    await admin.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [ns]);
+    await dropSlot(admin, ns);
     await admin.query(`DROP DATABASE IF EXISTS ${ns} WITH (FORCE)`);
     await admin.end();
     await dropDemoKeys();

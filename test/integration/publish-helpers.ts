@@ -8,7 +8,7 @@ import { createLogger } from '../../services/invalidator/src/observability/log.j
 import { createRegistry } from '../../services/invalidator/src/observability/metrics.js';
 import { start } from '../../services/invalidator/src/roles/publish.js';
 import type { Role } from '../../services/invalidator/src/roles/role.js';
-import { waitFor, type StackEnv } from '../support/index.js';
+import type { StackEnv } from '../support/index.js';
 import { spawnEvictd, type CapturedProcess } from '../support/process.js';
 
 
@@ -89,16 +89,7 @@ export async function readTopics(kafka: Kafka, topics: string[], ns: string): Pr
   return { messages, stop: () => consumer.disconnect() };
 }
 
-/** Drops the test's slot (waiting for its walsender to let go) and publication. Tests may drop slots; evictd never does. */
-export async function dropSlot(db: pg.Client, slot: string): Promise<void> {
-  await waitFor(async () => {
-    const { rows } = await db.query('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
-    if (rows.length === 0) return true;
-    if (rows[0].active) return false;
-    await db.query('SELECT pg_drop_replication_slot($1)', [slot]);
-    return true;
-  }, { timeoutMs: 30_000, what: `slot ${slot} to be released and dropped` });
-}
+export { dropSlot } from '../support/index.js';
 
 export async function confirmedFlush(db: pg.Client, slot: string): Promise<bigint> {
   const { rows } = await db.query('SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1', [slot]);

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
-import { stackEnv, uniqueName, waitFor } from '../support/index.js';
+import { dropSlot, stackEnv, uniqueName, waitFor } from '../support/index.js';
 
 const env = stackEnv();
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -41,7 +41,7 @@ test('kafka: a produced message reaches a consumer group', async () => {
   cleanups.push(() => consumer.disconnect());
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({ eachMessage: async ({ message }) => void received.push(message.value!.toString()) });
-  await waitFor(() => received.length >= sent.length, { timeoutMs: 30_000, what: `3 messages on ${topic}` });
+  await waitFor(() => received.length >= sent.length, { timeoutMs: 90_000, what: `3 messages on ${topic}` });
   assert.deepEqual(received.sort(), sent);
 });
 
@@ -54,7 +54,7 @@ test('postgres: an INSERT arrives through a pgoutput logical replication slot', 
   await sql.query(`create publication ${name} for table ${name}`);
   await sql.query(`select pg_create_logical_replication_slot($1, 'pgoutput')`, [name]);
   cleanups.push(async () => {
-    await sql.query('select pg_drop_replication_slot($1)', [name]);
+    await dropSlot(sql, name); // once the walsender has let go of it
     await sql.query(`drop publication ${name}`);
     await sql.query(`drop table ${name}`);
   });
@@ -74,7 +74,7 @@ test('postgres: an INSERT arrives through a pgoutput logical replication slot', 
   await started;
 
   await sql.query(`insert into ${name} (id, label) values (1, 'hello')`);
-  await waitFor(() => inserts.length > 0, { timeoutMs: 15_000, what: `the INSERT on slot ${name}` });
+  await waitFor(() => inserts.length > 0, { timeoutMs: 60_000, what: `the INSERT on slot ${name}` });
   assert.equal(inserts[0]!.relation.name, name);
   assert.deepEqual({ ...inserts[0]!.new }, { id: 1, label: 'hello' }); // the decoder builds null-prototype rows
 });

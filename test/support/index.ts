@@ -1,6 +1,7 @@
 /** Helpers for integration tests run by `npm test` (test/run.ts), which exports the stack's addresses. */
 import { randomBytes } from 'node:crypto';
-import { externalStackEnv, type StackEnv } from '@evictd/infra';
+import type pg from 'pg';
+import { externalStackEnv, waitFor, type StackEnv } from '@evictd/infra';
 
 export { waitFor, type WaitOptions } from '@evictd/infra';
 export type { StackEnv };
@@ -29,4 +30,19 @@ export function uniqueName(prefix: string): string {
   }
   counter += 1;
   return `${prefix}_${process.pid.toString(36)}${counter.toString(36)}_${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Drops a test's slot once its walsender has let go of it (a stopped replication client's server
+ * process can take a while to exit on a busy machine; dropping an active slot fails with 55006).
+ * Tests may drop slots; evictd never does.
+ */
+export async function dropSlot(db: pg.Client, slot: string): Promise<void> {
+  await waitFor(async () => {
+    const { rows } = await db.query<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+    if (rows.length === 0) return true;
+    if (rows[0]!.active) return false;
+    await db.query('SELECT pg_drop_replication_slot($1)', [slot]); // 55006 if taken again meanwhile: the next check retries
+    return true;
+  }, { timeoutMs: 120_000, what: `slot ${slot} to be released and dropped` });
 }
