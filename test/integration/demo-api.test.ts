@@ -41,6 +41,7 @@ test('bad ids and bodies get 400 with the reason', async () => {
     ['/products/1', json('PUT', '{"price":-3}'), /price must be a non-negative amount/],
     ['/products/1', json('PUT', '{"sku":"x"}'), /unknown field\(s\) sku/],
     ['/products/1', json('PUT', '{"category_id":999}'), /category_id 999 does not exist/],
+    ['/products/7', json('PUT', '{"name":"a\\u0000b"}'), /name must not contain the NUL character/],
     ['/another-app/products/abc/price', { method: 'POST' }, /product id must be a positive integer/],
   ];
   for (const [path, init, reason] of cases) {
@@ -107,6 +108,26 @@ test('"another app" changes a price over its own connection, and the API follows
     timeoutMs: 20_000,
     what: 'the price set by "another app" through the API',
   });
+});
+
+test('"another app" keeps a price at the top of numeric(10,2) in range instead of failing', async () => {
+  const put = await call<Product>(`${base}/products/12`, json('PUT', '{"price":"99999999.99"}'));
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  // Each change goes up or down at random: 8 in a row would overflow about 255 times in 256 if unclamped.
+  for (let i = 0; i < 8; i++) {
+    const res = await call<{ product: Product; error?: string }>(`${base}/another-app/products/12/price`, { method: 'POST' });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.ok(Number(res.body.product.price) <= 99_999_999.99, res.body.product.price);
+  }
+});
+
+test('HEAD answers like GET without a body, the event stream included', async () => {
+  for (const path of ['/products/1', '/healthz', '/events', '/']) {
+    const res = await fetch(base + path, { method: 'HEAD' });
+    assert.equal(res.status, 200, `HEAD ${path}`);
+    assert.equal(await res.text(), '', `HEAD ${path}`);
+  }
+  assert.equal((await fetch(`${base}/products/1`, { method: 'HEAD' })).headers.get('x-cache'), 'HIT');
 });
 
 test('moving a product to another category through PUT refreshes both category lists (old tag too)', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseId, parseProductPatch } from './input.js';
+import { characters, parseId, parseProductPatch } from './input.js';
 
 test('parseId takes plain positive integers up to the Postgres integer maximum', () => {
   assert.deepEqual(parseId('1', 'product'), { ok: true, value: 1 });
@@ -34,4 +34,14 @@ test('parseProductPatch says what is wrong with a bad body', () => {
   assert.match(reason({ price: 1e21 }), /price must be/);
   assert.match(reason({ category_id: '2' }), /category_id must be a positive integer/);
   assert.match(reason({ name: 7, price: 'x' }), /name must be .*; price must be/);
+});
+
+test('names are measured in characters as Postgres counts them, and NUL (which Postgres text cannot hold) is refused', () => {
+  assert.equal(characters('🍵'.repeat(3)), 3);
+  const emoji = '🍵'.repeat(100); // 200 UTF-16 units, 100 characters: what the table's CHECK (length(name) <= 100) takes
+  assert.deepEqual(parseProductPatch({ name: emoji }), { ok: true, value: { name: emoji } });
+  const tooLong = parseProductPatch({ name: '🍵'.repeat(101) });
+  assert.match(tooLong.ok ? '' : tooLong.reason, /name must be a string of 1 to 100 characters/);
+  const nul = parseProductPatch({ name: 'a\u0000b', description: 'x\u0000' });
+  assert.match(nul.ok ? '' : nul.reason, /name must not contain the NUL character.*; description must not contain the NUL/);
 });

@@ -20,6 +20,13 @@ export interface ProductPatch {
   category_id?: number;
 }
 
+/** Length in characters (code points), as Postgres length() counts them: not UTF-16 units. */
+export function characters(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
 const PATCH_FIELDS = ['name', 'description', 'price', 'category_id'] as const;
 const PRICE = /^\d{1,8}(\.\d{1,2})?$/;
 
@@ -37,8 +44,10 @@ export function parseProductPatch(body: unknown): Parsed<ProductPatch> {
   const text = (field: 'name' | 'description', min: number, max: number) => {
     const v = input[field];
     if (v === undefined) return;
-    if (typeof v !== 'string' || v.trim().length < min || v.length > max) {
+    if (typeof v !== 'string' || characters(v.trim()) < min || characters(v.trim()) > max) {
       problems.push(`${field} must be a string of ${min} to ${max} characters`);
+    } else if (v.includes('\u0000')) {
+      problems.push(`${field} must not contain the NUL character (\\u0000), which Postgres text cannot store`);
     } else {
       patch[field] = v.trim();
     }

@@ -19,6 +19,8 @@ export interface Product {
 /** A write the database refused because of the input (unknown category, failed CHECK): a 400. */
 export class InvalidWriteError extends Error {}
 
+/** The largest price products.price (numeric(10,2)) holds. */
+const MAX_PRICE = 99_999_999.99;
 const PRODUCT_COLUMNS = 'id, name, description, price::text AS price, category_id';
 
 export interface Shop {
@@ -76,10 +78,13 @@ export function createShop(databaseUrl: string): Shop {
       try {
         const current = await client.query<{ price: string }>('SELECT price::text AS price FROM products WHERE id = $1', [id]);
         if (!current.rows[0]) return null;
-        // Keep prices at 1.00 or more: a change that would go below goes up instead.
-        const step = Number(current.rows[0].price) + Number(delta) >= 1 ? delta : delta.replace(/^-/, '');
+        // Keep prices within 1.00 .. MAX_PRICE (numeric(10,2)): a change that would leave the range goes the other way.
+        const next = Number(current.rows[0].price) + Number(delta);
+        const step = next < 1 ? delta.replace(/^-/, '') : next > MAX_PRICE ? `-${delta.replace(/^-/, '')}` : delta;
         const sql = 'UPDATE products SET price = price + $2 WHERE id = $1';
-        const { rows } = await client.query<Product>(`${sql} RETURNING ${PRODUCT_COLUMNS}`, [id, step]);
+        const { rows } = await client.query<Product>(`${sql} RETURNING ${PRODUCT_COLUMNS}`, [id, step]).catch((err: unknown) => {
+          throw asInvalidWrite(err, {});
+        });
         const product = rows[0];
         // For display: the statement with its parameters written in.
         const shown = sql.replace('$1', String(id)).replace('+ $2', step.startsWith('-') ? `- ${step.slice(1)}` : `+ ${step}`);
@@ -98,6 +103,7 @@ export function createShop(databaseUrl: string): Shop {
 function asInvalidWrite(err: unknown, patch: ProductPatch): unknown {
   const code = (err as { code?: string }).code;
   if (code === '23503') return new InvalidWriteError(`category_id ${patch.category_id} does not exist: use the id of an existing category`);
-  if (code === '23514' || code === '22003') return new InvalidWriteError(`the database refused the values: ${(err as Error).message}`);
+  // 23514 check, 22003 numeric out of range, 22021/22P05 text Postgres cannot store: the input's fault.
+  if (code === '23514' || code === '22003' || code === '22021' || code === '22P05') return new InvalidWriteError(`the database refused the values: ${(err as Error).message}`);
   return err;
 }

@@ -23,6 +23,10 @@ export function createEventStream(): EventStream {
   return {
     attach(res, initial) {
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
+      if (res.req.method === 'HEAD') {
+        res.end(); // headers only: no stream to keep open
+        return;
+      }
       res.write(`retry: 1000\n\n${initial.map((e) => format(e.event, e.data)).join('')}`);
       clients.add(res);
       res.on('close', () => clients.delete(res));

@@ -20,6 +20,15 @@ test('matchRoute answers 404 for an unknown path and 405 with Allow for a known 
   const wrongMethod = matchRoute(routes, 'DELETE', '/products/1');
   assert.ok('error' in wrongMethod);
   assert.equal(wrongMethod.error.status, 405);
-  assert.deepEqual(wrongMethod.error.headers, { allow: 'GET, PUT' });
-  assert.match(wrongMethod.error.message, /DELETE is not allowed on \/products\/1: use GET, PUT/);
+  assert.deepEqual(wrongMethod.error.headers, { allow: 'GET, HEAD, PUT' });
+  assert.match(wrongMethod.error.message, /DELETE is not allowed on \/products\/1: use GET, HEAD, PUT/);
+});
+
+test('HEAD takes the GET route of a path (node:http sends no body for it), and only where GET exists', () => {
+  const head = matchRoute(routes, 'HEAD', '/products/1');
+  assert.ok('route' in head);
+  assert.equal(head.route.method, 'GET');
+  const postOnly = matchRoute([route('POST', '/p', /^\/p$/)], 'HEAD', '/p');
+  assert.ok('error' in postOnly);
+  assert.equal(postOnly.error.status, 405);
 });

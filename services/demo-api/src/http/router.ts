@@ -32,9 +32,10 @@ export type Match = { route: Route; params: string[] } | { error: HttpError };
 export function matchRoute(routes: readonly Route[], method: string, path: string): Match {
   const forPath = routes.filter((r) => r.pattern.test(path));
   if (forPath.length === 0) return { error: new HttpError(404, `no route for ${path}`) };
-  const route = forPath.find((r) => r.method === method);
+  // HEAD is GET without the body (node:http leaves the body out of HEAD responses).
+  const route = forPath.find((r) => r.method === (method === 'HEAD' ? 'GET' : method));
   if (!route) {
-    const allow = forPath.map((r) => r.method).join(', ');
+    const allow = forPath.flatMap((r) => (r.method === 'GET' ? ['GET', 'HEAD'] : [r.method])).join(', ');
     return { error: new HttpError(405, `${method} is not allowed on ${path}: use ${allow}`, { allow }) };
   }
   return { route, params: (route.pattern.exec(path) ?? []).slice(1) };
