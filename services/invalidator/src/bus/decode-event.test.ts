@@ -31,7 +31,7 @@ test('decodes our envelope with its key', () => {
   const decoded = decode(ours);
   assert.equal(decoded.kind, 'change');
   assert.deepEqual(decoded.kind === 'change' && decoded.event, {
-    op: 'u', table: 'public.products', before: null, after: ours.after, key: { id: 1 }, commitTsMs: 1764000000123, flush: false,
+    op: 'u', table: 'public.products', before: null, after: ours.after, key: { id: 1 }, commitTsMs: 1764000000123, flush: false, typing: 'evictd', dropped: [],
   });
 });
 
@@ -88,4 +88,39 @@ test('malformed messages say why', () => {
     assert.equal(decoded.kind, 'malformed', JSON.stringify(value));
     assert.match(decoded.kind === 'malformed' ? decoded.reason : '', reason);
   }
+});
+
+// Issue 14: Debezium writes int8 as a JSON number; JSON.parse made 9007199254740993 ...992 (another row's key).
+test('a Debezium int8 beyond 2^53 keeps every digit, in the row and in the key, with and without schemas', () => {
+  const big = '9007199254740993';
+  const source = '"source":{"connector":"postgresql","name":"db","db":"app","schema":"public","table":"t","ts_ms":1,"txId":1,"lsn":1}';
+  const payload = `{"before":null,"after":{"id":${big},"day":20455},"op":"c",${source},"ts_ms":2}`;
+  const rowSchema = '{"type":"struct","fields":[{"type":"int64","optional":false,"field":"id"},{"type":"int32","optional":true,"name":"io.debezium.time.Date","version":1,"field":"day"}],"optional":true,"field":"after"}';
+  const withSchema = `{"schema":{"type":"struct","fields":[${rowSchema}],"optional":false,"name":"db.public.t.Envelope"},"payload":${payload}}`;
+  const keyWithSchema = `{"schema":{"type":"struct","fields":[{"type":"int64","optional":false,"field":"id"}],"optional":false},"payload":{"id":${big}}}`;
+  const catalog = new Map([['public.t', new Map([['id', { name: 'int8' }], ['day', { name: 'date' }]])]]);
+  const cases = [
+    { value: withSchema, key: keyWithSchema, options: {}, typing: 'schema' },
+    { value: payload, key: `{"id":${big}}`, options: { columnTypes: (t: string) => catalog.get(t) }, typing: 'catalog' },
+  ];
+  for (const c of cases) {
+    const decoded = decodeEvent({ key: Buffer.from(c.key), value: Buffer.from(c.value) }, c.options);
+    assert.equal(decoded.kind, 'change');
+    if (decoded.kind !== 'change') continue;
+    assert.equal(decoded.event.typing, c.typing);
+    assert.deepEqual(decoded.event.after, { id: big, day: '2026-01-02' });
+    assert.deepEqual(decoded.event.key, { id: big });
+  }
+  const untyped = decodeEvent({ key: Buffer.from(`{"id":${big}}`), value: Buffer.from(payload) });
+  assert.ok(untyped.kind === 'change' && untyped.event.typing === 'untyped');
+  assert.deepEqual(untyped.kind === 'change' && untyped.event.after, { id: big, day: 20455 }, 'untyped: as sent, int8 still exact');
+});
+
+test('a Debezium value whose key cannot be rebuilt is dropped with the reason (the template falls back)', () => {
+  const value = Buffer.from('{"before":null,"after":{"id":1,"dur":2629800000000},"op":"c","source":{"connector":"postgresql","schema":"public","table":"t","ts_ms":1}}');
+  const decoded = decodeEvent({ key: null, value }, { columnTypes: () => new Map([['id', { name: 'int4' }], ['dur', { name: 'interval' }]]) });
+  assert.ok(decoded.kind === 'change');
+  assert.deepEqual(decoded.event.after, { id: 1 });
+  assert.deepEqual(decoded.event.dropped.map((d) => d.column), ['dur']);
+  assert.match(decoded.event.dropped[0]?.reason ?? '', /interval\.handling\.mode=string/);
 });

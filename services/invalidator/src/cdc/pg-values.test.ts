@@ -18,6 +18,8 @@ test('scalars convert by type OID without losing precision', () => {
     ['1.5', FLOAT8, 1.5],
     ['0.1', FLOAT4, 0.1],
     ['NaN', FLOAT8, 'NaN'],
+    ['03:04:05.5+02', 1266, '01:04:05.5Z'], // timetz: in UTC, as Debezium's ZonedTime (issue 14)
+    ['23:30:00-02:30', 1266, '02:00:00Z'],
     ['-Infinity', FLOAT8, '-Infinity'],
     ['hello', TEXT, 'hello'],
     ['a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', UUID, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'],

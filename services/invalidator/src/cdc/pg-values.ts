@@ -5,6 +5,7 @@
  * Anything it does not know stays Postgres' own text, which is always a faithful representation.
  */
 import type { JsonValue } from '@evictd/schemas';
+import { zonedTimeText } from '../types/canonical.js';
 
 /** Session settings for the replication connection, so the text this module parses has one known shape. */
 export const SESSION_OPTIONS = '-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=iso_8601 -c extra_float_digits=3 -c bytea_output=hex';
@@ -43,6 +44,12 @@ const asTimestampTz: Convert = (text) => {
   return `${iso.slice(0, iso.indexOf('.'))}${frac}Z`;
 };
 
+/**
+ * timetz -> in UTC, `HH:MM:SS[.ffffff]Z`, as Debezium's ZonedTime: Debezium does not keep the
+ * original offset, so the one form both sources can give is the UTC one.
+ */
+const asTimeTz: Convert = (text) => zonedTimeText(text) ?? text;
+
 // Builtin type OIDs (pg_type.dat); their values are stable across Postgres versions.
 const SCALARS: ReadonlyMap<number, Convert> = new Map<number, Convert>([
   [16, asBoolean], // bool
@@ -58,6 +65,7 @@ const SCALARS: ReadonlyMap<number, Convert> = new Map<number, Convert>([
   [3802, asText], // jsonb
   [1114, asTimestamp], // timestamp
   [1184, asTimestampTz], // timestamptz
+  [1266, asTimeTz], // timetz
 ]);
 
 // Array type OID -> element type OID, for the builtin arrays whose elements need converting.
