@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig, type EvictdConfig } from './config/index.js';
-import { checkConfigAgainstDatabase } from './rules/index.js';
+import { inspectRulesAgainstDatabase } from './rules/check.js';
 import { checkPublisherSetup, start as startPublisher } from './roles/publish.js';
 import { start as startInvalidator } from './roles/invalidate.js';
 import { EvictdError, describeError } from './errors.js';
@@ -81,7 +81,8 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 /** Refuses whatever the roles' start-up would refuse, with the same messages, and changes nothing. */
 async function checkConfig(config: EvictdConfig, roleNames: readonly string[]): Promise<number> {
-  const problems = await checkConfigAgainstDatabase(config);
+  const { problems, warnings } = await inspectRulesAgainstDatabase(config);
+  if (warnings.length > 0) process.stderr.write(`${config.file}: ${warnings.length} warning(s):\n${warnings.map((w) => `  - ${w.path}: ${w.message}`).join('\n')}\n`);
   if (problems.length > 0) {
     process.stderr.write(`${config.file}: ${problems.length} problem(s):\n${problems.map((p) => `  - ${p.path || '(file)'}: ${p.message}`).join('\n')}\n`);
     return 1;

@@ -11,11 +11,14 @@ import { describeError } from '../errors.js';
 import { retry } from '../retry.js';
 import { startConsumer, type ChunkContext } from '../bus/consumer.js';
 import { sendDeadLetters, type DeadLetter } from '../bus/dead-letter.js';
+import { ColumnTypes } from '../bus/column-types.js';
 import { decodeEvent } from '../bus/decode-event.js';
 import { createKafka, isKafkaRetriable } from '../bus/kafka.js';
 import { ensureTopics } from '../bus/topics.js';
-import { checkConfigAgainstDatabase, compileRules, problemsError, resolveChange, type Invalidation, type Rules } from '../rules/index.js';
+import { compileRules, problemsError, resolveChange, type Invalidation, type Rules } from '../rules/index.js';
 import { applyInvalidations, createInvalidatorMetrics, isEmpty, mergeInvalidations, type InvalidatorMetrics } from '../redis/index.js';
+import { inspectRulesAgainstDatabase } from '../rules/check.js';
+import type { Catalog } from '../rules/catalog.js';
 import type { Logger } from '../observability/log.js';
 import { watchRedisLink } from '../observability/redis-link.js';
 import type { Role, RoleContext } from './role.js';
@@ -40,15 +43,18 @@ export function redisClientOptions(redis: EvictdConfig['redis']): RedisOptions {
  * be reached, invalidation still starts (a Postgres outage must not stop it); events lacking a
  * value then fall back to globs, loudly.
  */
-async function checkRulesAtStart(config: EvictdConfig, logger: Logger): Promise<void> {
-  let problems;
+async function checkRulesAtStart(config: EvictdConfig, logger: Logger): Promise<Catalog | null> {
+  let inspection;
   try {
-    problems = await checkConfigAgainstDatabase(config);
+    inspection = await inspectRulesAgainstDatabase(config);
   } catch (err) {
     logger.warn({ err }, `cannot check the rules against the database now (${describeError(err)}); starting anyway, run evictd check-config once it is reachable`);
-    return;
+    return null;
   }
+  const { problems, warnings, catalog } = inspection;
   if (problems.length > 0) throw problemsError('CONFIG_RULES_DATABASE', `the rules in ${config.file} do not fit the database (evictd check-config lists the same)`, problems);
+  for (const w of warnings) logger.warn({ path: w.path }, `${w.path}: ${w.message}`);
+  return catalog;
 }
 
 interface Pipeline {
@@ -61,6 +67,7 @@ interface Pipeline {
   logger: Logger;
   redisDown: { since: number; error: string; loggedAt: number } | null;
   unresolvedLoggedAt: Map<string, number>;
+  columnTypes: ColumnTypes;
 }
 
 /** One chunk of one partition: decode, map, dead-letter the malformed, delete, record lag. */
@@ -69,13 +76,14 @@ async function handleChunk(p: Pipeline, messages: readonly KafkaMessage[], ctx: 
   const deadLetters: DeadLetter[] = [];
   const commitTimes: number[] = [];
   for (const message of messages) {
-    const decoded = decodeEvent(message);
+    const decoded = decodeEvent(message, { columnTypes: p.columnTypes.lookup });
     if (decoded.kind === 'tombstone') continue;
     if (decoded.kind === 'malformed') {
       deadLetters.push({ topic: ctx.topic, partition: ctx.partition, offset: message.offset, key: message.key, value: message.value, reason: decoded.reason });
       continue;
     }
     const event = decoded.event;
+    p.columnTypes.note(event);
     const rule = p.rules.tables.get(event.table);
     if (!rule) {
       p.metrics.events.inc({ table: event.table, op: event.op, outcome: 'no_rule' });
@@ -143,7 +151,8 @@ function logUnresolved(p: Pipeline, unresolved: readonly string[]): void {
 export async function start(ctx: RoleContext): Promise<Role> {
   const { config, logger, registry, signal } = ctx;
   const rules = compileRules(config.tables, config.file);
-  await checkRulesAtStart(config, logger);
+  const columnTypes = new ColumnTypes(async () => (await inspectRulesAgainstDatabase(config)).catalog, logger);
+  columnTypes.set(await checkRulesAtStart(config, logger));
   const layout = createRedisLayout({ keyPrefix: config.redis.keyPrefix, markerTtlMs: config.invalidate.markerTtlMs });
   const metrics = createInvalidatorMetrics(registry);
   const redis = new Redis(config.redis.url, redisClientOptions(config.redis));
@@ -162,6 +171,7 @@ export async function start(ctx: RoleContext): Promise<Role> {
     logger,
     redisDown: null,
     unresolvedLoggedAt: new Map(),
+    columnTypes,
   };
   // Kafka not reachable yet (containers start in any order): wait for it, like the publisher does.
   const startup = {
