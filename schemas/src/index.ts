@@ -8,4 +8,24 @@ export {
   type RedisLayout,
   type RedisLayoutOptions,
   type RedisScriptName,
+  type ShapeKind,
 } from './redis-layout.js';
+export {
+  createKeyRegistry,
+  keyRegistryDocument,
+  KeyRegistryError,
+  type KeyRegistry,
+  type KeyRegistryDocument,
+  type RegistryTables,
+  type Shape,
+} from './key-registry.js';
+export {
+  escapeGlob,
+  formatValue,
+  parseTemplate,
+  renderTemplate,
+  templateToGlob,
+  TemplateSyntaxError,
+  type Template,
+  type TemplatePart,
+} from './template.js';

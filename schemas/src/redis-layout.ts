@@ -20,7 +20,23 @@ export interface RedisLayout {
   tagMarkerKey(tag: string): string;
   /** Set of the application keys filled with this tag. */
   tagSetKey(tag: string): string;
+  /** Invalidation marker of a key or tag shape (a table-wide invalidation): Redis server time in microseconds. */
+  shapeMarkerKey(kind: ShapeKind, shape: string): string;
+  /** Sorted set of the application keys filled under a key or tag shape, scored by their expiry (ms). */
+  shapeSetKey(kind: ShapeKind, shape: string): string;
+  /** Set of the cleanup sets that table-wide invalidations detached and that still hold keys to delete. */
+  readonly cleanupIndexKey: string;
+  /** A detached shape set awaiting deletion of its members; `id` is unique per detachment. */
+  cleanupSetKey(id: string): string;
 }
+
+/**
+ * What a shape is the shape of: `key` for a key template (`product:*` covers every key
+ * `product:{id}` renders), `tag` for a tag template (covers every key filled with such a tag).
+ */
+export type ShapeKind = 'key' | 'tag';
+
+const SHAPE_CODE: Record<ShapeKind, string> = { key: 'k', tag: 't' };
 
 export const DEFAULT_MARKER_TTL_MS = 60_000;
 export const DEFAULT_LEASE_TTL_MS = 5_000;
@@ -49,6 +65,10 @@ export function createRedisLayout(opts: RedisLayoutOptions = {}): RedisLayout {
     keyMarkerKey: (key: string) => `${ns}mk:${key}`,
     tagMarkerKey: (tag: string) => `${ns}mt:${tag}`,
     tagSetKey: (tag: string) => `${ns}tag:${tag}`,
+    shapeMarkerKey: (kind: ShapeKind, shape: string) => `${ns}ms:${SHAPE_CODE[kind]}:${shape}`,
+    shapeSetKey: (kind: ShapeKind, shape: string) => `${ns}shape:${SHAPE_CODE[kind]}:${shape}`,
+    cleanupIndexKey: `${ns}cleanup`,
+    cleanupSetKey: (id: string) => `${ns}cleanup:${id}`,
   });
 }
 
@@ -78,7 +98,7 @@ function describe(value: unknown): string {
 }
 
 /** The Lua scripts of the protocol; their contracts are in schemas/redis/LAYOUT.md. */
-export type RedisScriptName = 'lease' | 'fill' | 'release' | 'invalidate';
+export type RedisScriptName = 'lease' | 'fill' | 'release' | 'invalidate' | 'flush' | 'drain';
 
 const scriptCache = new Map<RedisScriptName, string>();
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { createRedisLayout, type RedisLayout } from '@evictd/schemas';
+import { createRedisLayout, type KeyRegistry, type RedisLayout } from '@evictd/schemas';
 import { codecs, type Codec } from './codec.js';
 import { invalidateKeysAndTags, type InvalidationInput, type InvalidationResult } from './invalidate.js';
 import { protocolScripts } from './scripts.js';
@@ -13,6 +13,13 @@ export interface CacheOptions {
   redis: Redis;
   /** Must match the invalidator's (same keyPrefix and markerTtlMs). Default: createRedisLayout(). */
   layout?: RedisLayout;
+  /**
+   * The shapes of the keys and tags the invalidator's rules produce: loadKeyRegistry(the same
+   * rules file, or the JSON `evictd registry` prints). Every fill joins the shapes its key and tags
+   * match, which is what lets a TRUNCATE or a lost-slot flush fence and delete it in O(1).
+   * Required: without it, table-wide invalidations could not reach this cache's fills.
+   */
+  registry: KeyRegistry;
   /** TTL of cached values when a call passes none. Default 300000 (5 min). */
   defaultTtlMs?: number;
   /** Waiting for another caller's fill. */
@@ -44,7 +51,10 @@ export interface Cache {
 export const DEFAULT_TTL_MS = 300_000;
 
 export function createCache(options: CacheOptions): Cache {
-  const { redis } = options;
+  const { redis, registry } = options;
+  if (typeof registry?.shapesOf !== 'function') {
+    throw new TypeError('createCache: registry is required: pass loadKeyRegistry("<the evictd rules file>") (or createKeyRegistry({}) for a cache no rules invalidate)');
+  }
   const layout = options.layout ?? createRedisLayout();
   const defaultTtlMs = checkTtl(options.defaultTtlMs ?? DEFAULT_TTL_MS, 'defaultTtlMs');
   const wait = validateWaitPolicy({ ...DEFAULT_WAIT_POLICY, ...options.stampede });
@@ -107,9 +117,21 @@ export function createCache(options: CacheOptions): Cache {
       await scripts.release(leaseKey, lease).catch(() => undefined);
       throw err;
     }
-    const fillKeys = [key, leaseKey, layout.keyMarkerKey(key), ...tags.map(layout.tagMarkerKey), ...tags.map(layout.tagSetKey)];
-    const outcome = await scripts.fill(fillKeys, lease, encoded, ttlMs, layout.markerTtlMs, tags.length);
-    if (outcome === 'ok') counters.record({ type: 'fill' });
+    const shapes = registry.shapesOf(key, tags);
+    const fillKeys = [
+      key,
+      leaseKey,
+      layout.keyMarkerKey(key),
+      ...tags.map(layout.tagMarkerKey),
+      ...shapes.map((s) => layout.shapeMarkerKey(s.kind, s.shape)),
+      ...tags.map(layout.tagSetKey),
+      ...shapes.map((s) => layout.shapeSetKey(s.kind, s.shape)),
+    ];
+    const outcome = await scripts.fill(fillKeys, lease, encoded, ttlMs, layout.markerTtlMs, tags.length, shapes.length);
+    if (outcome === 'ok') {
+      counters.record({ type: 'fill' });
+      if (shapes.length === 0) counters.record({ type: 'unregistered-fill' });
+    }
     else if (isRejectReason(outcome)) counters.record({ type: 'fill-rejected', reason: outcome });
     else throw new Error(`evictd fill.lua answered ${String(outcome)} for ${key}: scripts out of date?`);
     return value;

@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { RedisLayout } from '@evictd/schemas';
-import { defineScripts, queueInvalidate } from './scripts.js';
+import type { RedisLayout, Shape } from '@evictd/schemas';
+import { defineScripts, protocolScripts, queueInvalidate } from './scripts.js';
 
 export interface InvalidationInput {
   keys: readonly string[];
@@ -93,4 +94,52 @@ export async function invalidateKeysAndTags(redis: Redis, input: InvalidationInp
     });
   }
   return result;
+}
+
+/** Most shapes fenced by one flush.lua call (a batch rarely has more than a few). */
+const MAX_SHAPES_PER_FLUSH = 200;
+
+export interface ShapeFlushResult {
+  /** Cached keys detached for cleanup (deleted later by drainCleanup). */
+  detached: number;
+  /** Scripts sent to Redis. */
+  roundTrips: number;
+}
+
+/**
+ * The first, O(shapes) step of a table-wide invalidation: writes each shape's marker (so no fill
+ * whose lease began earlier can land under it) and moves its set of cached keys aside for
+ * cleanup, registered in the layout's cleanup index. Once this resolves the invalidation is
+ * durable in Redis: drainCleanup finishes it, after a crash too. Idempotent for the fence.
+ */
+export async function flushShapes(redis: Redis, shapes: readonly Shape[], layout: RedisLayout): Promise<ShapeFlushResult> {
+  const scripts = protocolScripts(redis);
+  const result: ShapeFlushResult = { detached: 0, roundTrips: 0 };
+  const distinct = [...new Map(shapes.map((s) => [`${s.kind}:${s.shape}`, s])).values()];
+  for (let i = 0; i < distinct.length; i += MAX_SHAPES_PER_FLUSH) {
+    const slice = distinct.slice(i, i + MAX_SHAPES_PER_FLUSH);
+    const keys = [
+      ...slice.map((s) => layout.shapeMarkerKey(s.kind, s.shape)),
+      ...slice.map((s) => layout.shapeSetKey(s.kind, s.shape)),
+      layout.cleanupIndexKey,
+      ...slice.map(() => layout.cleanupSetKey(randomUUID())),
+    ];
+    result.detached += await scripts.flush(keys, slice.length, layout.markerTtlMs);
+    result.roundTrips++;
+  }
+  return result;
+}
+
+/** Cleanup sets still holding keys to delete (written by flushShapes, emptied by drainCleanup). */
+export function pendingCleanups(redis: Redis, layout: RedisLayout): Promise<string[]> {
+  return redis.smembers(layout.cleanupIndexKey);
+}
+
+/**
+ * Deletes up to `count` keys of one cleanup set (one short script: Redis stays responsive);
+ * resolves with how many it deleted and how many are left. A set with none left leaves the index.
+ */
+export async function drainCleanup(redis: Redis, cleanupSetKey: string, layout: RedisLayout, count: number): Promise<{ deleted: number; left: number }> {
+  const [deleted, left] = await protocolScripts(redis).drain(layout.cleanupIndexKey, cleanupSetKey, count);
+  return { deleted: Number(deleted), left: Number(left) };
 }

@@ -11,8 +11,10 @@ type Reply = unknown;
 
 export interface ProtocolScripts {
   lease(valueKey: string, leaseKey: string, token: string, leaseTtlMs: number): Promise<Buffer[]>;
-  fill(keys: string[], leaseValue: string, value: string | Buffer, ttlMs: number, markerTtlMs: number, tagCount: number): Promise<string>;
+  fill(keys: string[], leaseValue: string, value: string | Buffer, ttlMs: number, markerTtlMs: number, tagCount: number, shapeCount: number): Promise<string>;
   release(leaseKey: string, leaseValue: string): Promise<number>;
+  flush(keys: string[], shapeCount: number, markerTtlMs: number): Promise<number>;
+  drain(cleanupIndexKey: string, cleanupSetKey: string, count: number): Promise<[number, number]>;
 }
 
 const COMMANDS: Record<RedisScriptName, string> = {
@@ -20,6 +22,8 @@ const COMMANDS: Record<RedisScriptName, string> = {
   fill: 'evictdFill',
   release: 'evictdRelease',
   invalidate: 'evictdInvalidate',
+  flush: 'evictdFlush',
+  drain: 'evictdDrain',
 };
 
 const defined = new WeakSet<Redis>();
@@ -54,9 +58,11 @@ export function protocolScripts(redis: Redis): ProtocolScripts {
   return {
     lease: (valueKey, leaseKey, token, leaseTtlMs) =>
       call(`${COMMANDS.lease}Buffer`, [2, valueKey, leaseKey, token, leaseTtlMs]) as Promise<Buffer[]>,
-    fill: (keys, leaseValue, value, ttlMs, markerTtlMs, tagCount) =>
-      call(COMMANDS.fill, [keys.length, ...keys, leaseValue, value, ttlMs, markerTtlMs, tagCount]) as Promise<string>,
+    fill: (keys, leaseValue, value, ttlMs, markerTtlMs, tagCount, shapeCount) =>
+      call(COMMANDS.fill, [keys.length, ...keys, leaseValue, value, ttlMs, markerTtlMs, tagCount, shapeCount]) as Promise<string>,
     release: (leaseKey, leaseValue) => call(COMMANDS.release, [1, leaseKey, leaseValue]) as Promise<number>,
+    flush: (keys, shapeCount, markerTtlMs) => call(COMMANDS.flush, [keys.length, ...keys, shapeCount, markerTtlMs]) as Promise<number>,
+    drain: (cleanupIndexKey, cleanupSetKey, count) => call(COMMANDS.drain, [2, cleanupIndexKey, cleanupSetKey, count]) as Promise<[number, number]>,
   };
 }
 

@@ -9,6 +9,11 @@ export interface CacheStats {
   misses: number;
   /** Loaded values written to Redis. */
   fills: number;
+  /**
+   * Fills of keys that neither the key nor any tag of matches a template of the key registry:
+   * only an explicit invalidate() of the key or a tag, or the TTL, removes them.
+   */
+  unregisteredFills: number;
   /** Loaded values not written, by reason. */
   fillRejected: Record<FillRejectReason, number>;
   /** Calls that found another caller loading the key and waited for its fill. */
@@ -18,7 +23,7 @@ export interface CacheStats {
 }
 
 export type CacheEvent =
-  | { type: 'hit' | 'miss' | 'fill' | 'stampede-wait' | 'stampede-timeout' }
+  | { type: 'hit' | 'miss' | 'fill' | 'unregistered-fill' | 'stampede-wait' | 'stampede-timeout' }
   | { type: 'fill-rejected'; reason: FillRejectReason };
 
 /** Counters behind stats(); every event also goes to the optional listener (e.g. prom-client counters). */
@@ -27,6 +32,7 @@ export class CacheCounters {
     hits: 0,
     misses: 0,
     fills: 0,
+    unregisteredFills: 0,
     fillRejected: { 'lease-lost': 0, 'too-old': 0, invalidated: 0 },
     stampedeWaits: 0,
     stampedeTimeouts: 0,
@@ -40,6 +46,7 @@ export class CacheCounters {
       case 'hit': c.hits++; break;
       case 'miss': c.misses++; break;
       case 'fill': c.fills++; break;
+      case 'unregistered-fill': c.unregisteredFills++; break;
       case 'fill-rejected': c.fillRejected[event.reason]++; break;
       case 'stampede-wait': c.stampedeWaits++; break;
       case 'stampede-timeout': c.stampedeTimeouts++; break;

@@ -1,6 +1,6 @@
 import type { TableRuleConfig } from '../config/index.js';
 import { EvictdError } from '../errors.js';
-import { parseTemplate, TemplateSyntaxError, type Template } from './template.js';
+import { parseTemplate, TemplateSyntaxError, type Template } from '@evictd/schemas';
 
 /** The `tables` section of the config, already validated against schemas/config.schema.json. */
 export type RulesSection = Readonly<Record<string, TableRuleConfig>>;

@@ -5,5 +5,3 @@ export type { Catalog, Queryable, ReplicaIdentity, TableInfo } from './catalog.j
 export { checkConfigAgainstDatabase } from './check.js';
 export { resolveChange } from './resolve.js';
 export type { Invalidation, RowChange } from './resolve.js';
-export { templateToGlob } from './template.js';
-export type { Template } from './template.js';

@@ -18,12 +18,12 @@ test('an update resolves keys and tags against the old and the new row', () => {
   const inv = resolveChange(products, update(row(), row({ category_id: 2 })));
   assert.deepEqual(inv.keys, ['product:1', 'product:1:detail']);
   assert.deepEqual(inv.tags, ['category:1', 'category:2']);
-  assert.deepEqual([inv.keyGlobs, inv.tagGlobs, inv.unresolved], [[], [], []]);
+  assert.deepEqual([inv.keyShapes, inv.tagShapes, inv.unresolved], [[], [], []]);
 });
 
 test('a change to an unwatched column invalidates nothing', () => {
   const inv = resolveChange(products, update(row(), row({ stock: 4 })));
-  assert.deepEqual([inv.keys, inv.tags, inv.keyGlobs, inv.tagGlobs], [[], [], [], []]);
+  assert.deepEqual([inv.keys, inv.tags, inv.keyShapes, inv.tagShapes], [[], [], [], []]);
 });
 
 test('a watched column change invalidates', () => {
@@ -39,7 +39,7 @@ test('before: null on an update means the key is unchanged: key columns come fro
   const r = rule({ keys: ['product:{id}'] });
   const inv = resolveChange(r, update(null, row()));
   assert.deepEqual(inv.keys, ['product:1']);
-  assert.deepEqual(inv.keyGlobs, []);
+  assert.deepEqual(inv.keyShapes, []);
 });
 
 test('an old value the event lacks becomes a glob, never a silent miss', () => {
@@ -47,7 +47,7 @@ test('an old value the event lacks becomes a glob, never a silent miss', () => {
   const inv = resolveChange(products, update(null, row({ name: 'b' })));
   assert.deepEqual(inv.keys, ['product:1', 'product:1:detail']);
   assert.deepEqual(inv.tags, []);
-  assert.deepEqual(inv.tagGlobs, ['category:*']);
+  assert.deepEqual(inv.tagShapes, ['category:*']);
   assert.match(inv.unresolved[0] ?? '', /public\.products "category:\{category_id\}": the event lacks the old category_id value/);
 });
 
@@ -60,7 +60,7 @@ test('an unchanged TOASTed value equals the old value; unavailable on both sides
   assert.deepEqual(resolveChange(r, update(before, { id: 1, slug: 's', body: TOAST_UNAVAILABLE })).keys, []);
   // Unavailable in both images: the value cannot be known -> glob.
   const inv = resolveChange(r, update({ ...before, slug: TOAST_UNAVAILABLE }, { id: 1, slug: TOAST_UNAVAILABLE, body: 'y' }));
-  assert.deepEqual(inv.keyGlobs, ['doc:*']);
+  assert.deepEqual(inv.keyShapes, ['doc:*']);
 });
 
 test('insert uses the new row, delete the old row', () => {
@@ -68,7 +68,7 @@ test('insert uses the new row, delete the old row', () => {
   assert.deepEqual(resolveChange(r, { op: 'c', before: null, after: row(), key: { id: 1 } }).tags, ['category:1']);
   assert.deepEqual(resolveChange(r, { op: 'd', before: row({ category_id: 3 }), after: null, key: { id: 1 } }).tags, ['category:3']);
   // A delete under REPLICA IDENTITY DEFAULT carries only the key: the tag needs a glob.
-  assert.deepEqual(resolveChange(r, { op: 'd', before: { id: 1 }, after: null, key: { id: 1 } }).tagGlobs, ['category:*']);
+  assert.deepEqual(resolveChange(r, { op: 'd', before: { id: 1 }, after: null, key: { id: 1 } }).tagShapes, ['category:*']);
 });
 
 test('the column filter does not apply to inserts and deletes', () => {
@@ -77,7 +77,7 @@ test('the column filter does not apply to inserts and deletes', () => {
 
 test('TRUNCATE turns every template into a glob', () => {
   const inv = resolveChange(products, { op: 't', before: null, after: null, key: null });
-  assert.deepEqual(inv.keyGlobs, ['product:*', 'product:*:detail']);
-  assert.deepEqual(inv.tagGlobs, ['category:*']);
+  assert.deepEqual(inv.keyShapes, ['product:*', 'product:*:detail']);
+  assert.deepEqual(inv.tagShapes, ['category:*']);
   assert.deepEqual(inv.unresolved, []);
 });

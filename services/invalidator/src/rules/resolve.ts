@@ -1,19 +1,21 @@
 import { isDeepStrictEqual } from 'node:util';
-import { OP, TOAST_UNAVAILABLE, type ChangeEvent, type ChangeKey } from '@evictd/schemas';
+import { OP, renderTemplate, templateToGlob, TOAST_UNAVAILABLE, type ChangeEvent, type ChangeKey, type Template } from '@evictd/schemas';
 import type { TableRule } from './compile.js';
-import { renderTemplate, templateToGlob, type Template } from './template.js';
 
 /** What the resolver needs of an event: its op, both row images and the Kafka key (primary key). */
 export type RowChange = Pick<ChangeEvent, 'op' | 'before' | 'after'> & { readonly key: ChangeKey | null };
 
-/** What one event invalidates. Globs are Redis SCAN patterns over key and tag names. */
+/**
+ * What one event invalidates. Shapes (the templates' globs, as the key registry names them) stand
+ * for every key or tag a template can produce: table-wide invalidations fence and clear them whole.
+ */
 export interface Invalidation {
   readonly keys: string[];
   readonly tags: string[];
   /** Templates whose values cannot be enumerated (TRUNCATE, flush, a value the event lacks). */
-  readonly keyGlobs: string[];
-  readonly tagGlobs: string[];
-  /** Why templates fell back to globs, for logs and metrics (empty on TRUNCATE/flush). */
+  readonly keyShapes: string[];
+  readonly tagShapes: string[];
+  /** Why templates fell back to their shapes, for logs and metrics (empty on TRUNCATE/flush). */
   readonly unresolved: string[];
 }
 
@@ -76,14 +78,14 @@ function imagesOf(change: RowChange): Image[] {
 
 /**
  * Keys and tags an event invalidates: every template resolved against the old and the new row.
- * A template whose value the event does not carry becomes a glob (invalidate all it can produce)
- * instead of a silent miss. TRUNCATE and flush events turn every template into a glob.
+ * A template whose value the event does not carry becomes its shape (invalidate all it can
+ * produce) instead of a silent miss. TRUNCATE and flush events turn every template into its shape.
  */
 export function resolveChange(rule: TableRule, change: RowChange): Invalidation {
-  const out: Invalidation = { keys: [], tags: [], keyGlobs: [], tagGlobs: [], unresolved: [] };
+  const out: Invalidation = { keys: [], tags: [], keyShapes: [], tagShapes: [], unresolved: [] };
   if (change.op === OP.TRUNCATE) {
-    out.keyGlobs.push(...rule.keys.map(templateToGlob));
-    out.tagGlobs.push(...rule.tags.map(templateToGlob));
+    out.keyShapes.push(...rule.keys.map(templateToGlob));
+    out.tagShapes.push(...rule.tags.map(templateToGlob));
     return out;
   }
   if (!passesFilter(rule, change)) return out;
@@ -109,7 +111,7 @@ export function resolveChange(rule: TableRule, change: RowChange): Invalidation 
       }
     }
   };
-  apply(rule.keys, out.keys, out.keyGlobs);
-  apply(rule.tags, out.tags, out.tagGlobs);
+  apply(rule.keys, out.keys, out.keyShapes);
+  apply(rule.tags, out.tags, out.tagShapes);
   return out;
 }
