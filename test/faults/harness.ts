@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
-import { createCache } from '@evictd/cache';
+import { createCache, createKeyRegistry } from '@evictd/cache';
 import { startStack } from '@evictd/infra';
 import {
   countByTarget,
@@ -139,18 +139,19 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     await pool.query(`INSERT INTO ${TABLE} (id) SELECT generate_series(1, $1::int)`, [options.rows]);
 
     const runtime = options.runtime ?? 'tsx';
+    const tables = { [TABLE]: { keys: [`${KEY_PREFIX}{id}`] } };
     const roles = {
       publisher: evictdProcess({
         command: 'publish',
         dir: work,
         runtime,
-        config: pipelineConfig({ env: stack.env, name: NAME, tables: { [TABLE]: { keys: [`${KEY_PREFIX}{id}`] } }, httpPort: await freePort() }),
+        config: pipelineConfig({ env: stack.env, name: NAME, tables, httpPort: await freePort() }),
       }),
       invalidator: evictdProcess({
         command: 'invalidate',
         dir: work,
         runtime,
-        config: pipelineConfig({ env: stack.env, name: NAME, tables: { [TABLE]: { keys: [`${KEY_PREFIX}{id}`] } }, httpPort: await freePort() }),
+        config: pipelineConfig({ env: stack.env, name: NAME, tables, httpPort: await freePort() }),
       }),
     };
     cleanups.push(() => Promise.allSettled([roles.publisher.kill(), roles.invalidator.kill()]));
@@ -257,7 +258,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     };
 
     // Readers: cache-aside through the fenced-fill client; some loads are slow, to open the race window.
-    const cache = createCache({ redis, stampede: { waitMs: 200 } });
+    const cache = createCache({ redis, registry: createKeyRegistry(tables), stampede: { waitMs: 200 } });
     let reading = true;
     let reads = 0;
     let readErrors = 0;

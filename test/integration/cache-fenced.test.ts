@@ -2,7 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { createRedisLayout, type RedisLayout } from '@evictd/schemas';
+import { createKeyRegistry, createRedisLayout, type RedisLayout } from '@evictd/schemas';
 import { codecs, createCache, invalidateKeysAndTags, type CacheOptions } from '@evictd/cache';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
 
@@ -20,8 +20,11 @@ function namespace(opts: { markerTtlMs?: number; leaseTtlMs?: number } = {}) {
   return { prefix, layout, app: (name: string) => `${prefix}app:${name}` };
 }
 
+/** These tests exercise the protocol itself: no rules, so fills join no shape. */
+const noRules = createKeyRegistry({});
+
 function cacheFor(layout: RedisLayout, extra: Partial<CacheOptions> = {}) {
-  return createCache({ redis, layout, defaultTtlMs: 60_000, ...extra });
+  return createCache({ redis, layout, registry: noRules, defaultTtlMs: 60_000, ...extra });
 }
 
 /** Everything under a prefix, as after a Redis restart that lost the namespace. */
@@ -272,9 +275,9 @@ test('scripts survive a lost script cache (as after a Redis restart)', async () 
 });
 
 test('bad options and arguments fail with the setting named', async () => {
-  assert.throws(() => createCache({ redis, defaultTtlMs: 0 }), /defaultTtlMs must be a positive integer/);
-  assert.throws(() => createCache({ redis, stampede: { pollMinMs: 100, pollMaxMs: 10 } }), /stampede\.pollMinMs/);
-  const cache = createCache({ redis, layout: namespace().layout });
+  assert.throws(() => createCache({ redis, registry: noRules, defaultTtlMs: 0 }), /defaultTtlMs must be a positive integer/);
+  assert.throws(() => createCache({ redis, registry: noRules, stampede: { pollMinMs: 100, pollMaxMs: 10 } }), /stampede\.pollMinMs/);
+  const cache = createCache({ redis, registry: noRules, layout: namespace().layout });
   await assert.rejects(cache.getOrLoad('', () => 'x'), /key must be a non-empty string/);
   await assert.rejects(cache.getOrLoad('k', () => 'x', { ttlMs: 1.5 }), /ttlMs must be a positive integer/);
   await assert.rejects(cache.getOrLoad('k', () => 'x', { tags: [''] }), /tags must be an array of non-empty strings/);

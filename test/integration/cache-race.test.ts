@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { createRedisLayout, type RedisLayout } from '@evictd/schemas';
+import { createKeyRegistry, createRedisLayout, type RedisLayout } from '@evictd/schemas';
 import { createCache, invalidateKeysAndTags } from '@evictd/cache';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
 
@@ -146,7 +146,7 @@ test('under an injected read-to-fill delay naive cache-aside goes stale, fenced 
     return value;
   });
 
-  const cache = createCache({ redis, layout: createRedisLayout({ keyPrefix: `${uniqueName('cache_race')}:` }), defaultTtlMs: 60_000 });
+  const cache = createCache({ redis, layout: createRedisLayout({ keyPrefix: `${uniqueName('cache_race')}:` }), registry: createKeyRegistry({}), defaultTtlMs: 60_000 });
   const fenced = await runWorkload('fenced', cache.layout, (key, tags, load) => cache.getOrLoad(key, load, { tags }));
   const stats = cache.stats();
 

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { startStack, type Stack } from '@evictd/infra';
-import { createRedisLayout } from '@evictd/schemas';
+import { createKeyRegistry, createRedisLayout } from '@evictd/schemas';
 import { createCache } from '@evictd/cache';
 
 let stack: Stack<'redis'>;
@@ -22,7 +22,7 @@ after(async () => {
 });
 
 test('Redis restarted while the loader runs: fill refused as lease-lost, later fills and invalidations work', async () => {
-  const cache = createCache({ redis, layout: createRedisLayout({ keyPrefix: 'restart:' }), defaultTtlMs: 60_000 });
+  const cache = createCache({ redis, layout: createRedisLayout({ keyPrefix: 'restart:' }), registry: createKeyRegistry({}), defaultTtlMs: 60_000 });
   const value = await cache.getOrLoad('product:1', async () => {
     assert.equal(await redis.exists(cache.layout.leaseKey('product:1')), 1);
     await stack.redis.stop();

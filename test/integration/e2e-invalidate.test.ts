@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createRedisLayout } from '@evictd/schemas';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
-import { cacheFixture, createProductsTable, productsTable, runYaml, spawnEvictdRun, testKafka, waitCommittedToEnd, type EvictdProcess } from './invalidate-helpers.js';
+import { cacheFixture, createProductsTable, productCache, productsTable, runYaml, spawnEvictdRun, testKafka, waitCommittedToEnd, type EvictdProcess } from './invalidate-helpers.js';
 import { dropSlot } from './publish-helpers.js';
 
 const env = stackEnv();
@@ -38,7 +38,7 @@ after(async () => {
   redis.disconnect();
 });
 
-const { setAll, gone, tagged: tagSet } = cacheFixture(redis, layout);
+const { setAll, filled, gone, tagged: tagSet } = cacheFixture(redis, layout);
 const tagged = (tag: string, members: string[]) => tagSet(key(tag), members);
 
 /** Waits until the invalidator committed every event published so far (the event count grew past `since`). */
@@ -77,9 +77,12 @@ test('a change to an unwatched column removes nothing', async () => {
 });
 
 test('TRUNCATE removes all the keys and tags the table maps to', async () => {
+  const cache = productCache(redis, ns, table);
   const names = Array.from({ length: 50 }, (_, i) => [key(`product:${i + 1}`), key(`product:${i + 1}:detail`)]).flat();
-  await setAll([...names, key('unrelated')]);
-  await tagged('category:1', [key('list:cat1')]);
+  // Earlier tests left some of these as plain SETs, which only the opt-in scan would find: start clean.
+  await redis.unlink(...names, key('list:cat1'));
+  await filled(cache, [...names, key('unrelated')]);
+  await filled(cache, [key('list:cat1')], [key('category:1')]);
   await db.query(`TRUNCATE ${table}`);
   await gone([...names, key('list:cat1')]);
   assert.equal(await redis.get(key('unrelated')), 'cached');

@@ -8,7 +8,7 @@ import type { Consumer, Producer } from 'kafkajs';
 import { createRedisLayout } from '@evictd/schemas';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
 import type { Role } from '../../services/invalidator/src/roles/role.js';
-import { cacheFixture, changeEvent, createProductsTable, invalidatorConfig, produce, productsTable, startInvalidator, testKafka, waitCommittedToEnd } from './invalidate-helpers.js';
+import { cacheFixture, changeEvent, createProductsTable, invalidatorConfig, produce, productCache, productsTable, startInvalidator, testKafka, waitCommittedToEnd } from './invalidate-helpers.js';
 
 const env = stackEnv();
 const ns = uniqueName('inv_consume');
@@ -20,7 +20,7 @@ const layout = createRedisLayout({ keyPrefix: `${ns}:` });
 const kafka = testKafka(env);
 const key = (name: string) => `${ns}:${name}`;
 const redis = new Redis(env.REDIS_URL);
-const { setAll, gone, tagged: tagSet } = cacheFixture(redis, layout);
+const { setAll, filled, gone, tagged: tagSet } = cacheFixture(redis, layout);
 let producer: Producer;
 let role: Role;
 let metrics: () => Promise<string>;
@@ -69,13 +69,29 @@ test('a change to an unwatched column removes nothing', async () => {
   assert.equal(await redis.get(key('product:10')), 'cached');
 });
 
-test('TRUNCATE removes every key and tag the table rules can produce, and nothing else', async () => {
+test('TRUNCATE removes every key the table rules can produce and every key filled with its tags, nothing else', async () => {
+  const cache = productCache(redis, ns, table);
   const products = Array.from({ length: 300 }, (_, i) => [key(`product:${i + 100}`), key(`product:${i + 100}:detail`)]).flat();
-  await setAll([...products, key('other:1'), key('productx')]);
-  await tagged('category:7', [key('list:cat7')]);
+  await filled(cache, [...products, key('other:1'), key('productx')]);
+  await filled(cache, [key('list:cat7')], [key('category:7')]);
+  // Written outside the protocol (a plain SET): only the opt-in scan would find it.
+  await setAll([key('product:999')]);
+  // A reader took its lease and read the row before the TRUNCATE; its fill lands after it.
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let loading!: () => void;
+  const started = new Promise<void>((resolve) => (loading = resolve));
+  const held = cache.getOrLoad(key('product:5000'), async () => (loading(), await gate, 'old'));
+  await started;
   await produce(producer, topic, [{ key: null, value: changeEvent('t', `public.${table}`, null, null) }]);
   await gone([...products, key('list:cat7')]);
+  await waitCommittedToEnd(kafka, config.invalidate.groupId, topic);
+  release();
+  assert.equal(await held, 'old', 'the reader gets its value');
+  assert.equal(await redis.exists(key('product:5000')), 0, 'its fill was refused: the shape was fenced before anything was deleted');
   assert.equal(await redis.exists(key('other:1'), key('productx')), 2);
+  assert.equal(await redis.get(key('product:999')), 'cached', 'scanUnregistered is off by default');
+  assert.match(await metrics(), new RegExp(`evictd_invalidate_shape_flushes_total\\{table="public.${table}",cause="truncate"\\} 3`));
 });
 
 test('a malformed message goes to the dead-letter topic with its reason; the next valid one is applied', async () => {

@@ -3,7 +3,8 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import type { ChangeEvent, Op, RedisLayout, RowImage } from '@evictd/schemas';
+import { createKeyRegistry, createRedisLayout, type ChangeEvent, type Op, type RedisLayout, type RegistryTables, type RowImage } from '@evictd/schemas';
+import { createCache, type Cache } from '@evictd/cache';
 import { parseConfig, type EvictdConfig } from '../../services/invalidator/src/config/index.js';
 import { createLogger } from '../../services/invalidator/src/observability/log.js';
 import { createRegistry } from '../../services/invalidator/src/observability/metrics.js';
@@ -21,15 +22,25 @@ export async function createProductsTable(db: pg.Client, table: string): Promise
   await db.query(`ALTER TABLE ${table} REPLICA IDENTITY FULL`);
 }
 
-/** App keys of a test file live under `ns:`, and so do evictd's own keys (keyPrefix). */
+/** The rules of a test file: app keys live under `ns:`, and so do evictd's own keys (keyPrefix). */
+export function productRules(ns: string, table: string): RegistryTables & Record<string, { columns: string[] }> {
+  return {
+    [`public.${table}`]: {
+      keys: [`${ns}:product:{id}`, `${ns}:product:{id}:detail`],
+      tags: [`${ns}:category:{category_id}`],
+      columns: ['name', 'price', 'category_id'],
+    },
+  };
+}
+
+/** YAML is a superset of JSON. */
 function rulesYaml(ns: string, table: string): string {
-  return `
-tables:
-  public.${table}:
-    keys: ["${ns}:product:{id}", "${ns}:product:{id}:detail"]
-    tags: ["${ns}:category:{category_id}"]
-    columns: [name, price, category_id]
-`;
+  return `tables: ${JSON.stringify(productRules(ns, table))}\n`;
+}
+
+/** The app's cache for those rules: fills join the rules' shapes, as in a real app. */
+export function productCache(redis: Redis, ns: string, table: string): Cache {
+  return createCache({ redis, layout: createRedisLayout({ keyPrefix: `${ns}:` }), registry: createKeyRegistry(productRules(ns, table)), defaultTtlMs: 60_000 });
 }
 
 /** An invalidator config on the products table of `ns` (which must exist: the rules are checked at start). */
@@ -77,6 +88,12 @@ export function cacheFixture(redis: Redis, layout: RedisLayout) {
   };
   return {
     setAll,
+    /** Filled through the fenced-fill protocol (lease, fill), in parallel slices. */
+    async filled(cache: Cache, names: readonly string[], tags: string[] = []): Promise<void> {
+      for (let i = 0; i < names.length; i += 200) {
+        await Promise.all(names.slice(i, i + 200).map((n) => cache.getOrLoad(n, async () => 'cached', { tags })));
+      }
+    },
     async tagged(tag: string, members: string[]): Promise<void> {
       await setAll(members);
       await redis.sadd(layout.tagSetKey(tag), ...members);

@@ -56,6 +56,8 @@ export interface EvictdConfig {
     markerTtlMs: number;
     maxWaitTimeMs: number;
     sessionTimeoutMs: number;
+    /** Opt-in SCAN for keys written outside the protocol on table-wide invalidations (O(keyspace)). */
+    scanUnregistered: boolean;
   };
   http: { host: string; port: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };

@@ -1,11 +1,10 @@
 /**
- * Turning globs into names: what a TRUNCATE, a lost-slot flush or an unknowable template value
- * invalidates cannot be enumerated from the event, so Redis is scanned for it. Self-contained:
- * apps need not register keys anywhere.
+ * The opt-in scan (`invalidate.scanUnregistered`): keys written outside the fenced-fill protocol
+ * (a plain SET by another app) are in no shape set, so a table-wide invalidation can only find
+ * them by scanning the keyspace for its shapes. O(keyspace): never the path correctness rests on.
  */
 import type { Redis } from 'ioredis';
-import type { RedisLayout } from '@evictd/schemas';
-import { escapeGlob } from '../rules/template.js';
+import { escapeGlob, type RedisLayout } from '@evictd/schemas';
 
 export interface Scan {
   /** SCAN MATCH pattern. */
@@ -22,45 +21,39 @@ function prefixOf(fn: (name: string) => string, what: string): string {
   return prefix;
 }
 
-/** evictd's own keys (markers, leases, tag sets), never to be taken for application keys. */
+/** evictd's own keys (markers, leases, tag, shape and cleanup sets), never to be taken for application keys. */
 export function ownPrefixes(layout: RedisLayout): string[] {
   return [
     prefixOf(layout.leaseKey, 'leaseKey'),
     prefixOf(layout.keyMarkerKey, 'keyMarkerKey'),
     prefixOf(layout.tagMarkerKey, 'tagMarkerKey'),
     prefixOf(layout.tagSetKey, 'tagSetKey'),
+    prefixOf((s) => layout.shapeMarkerKey('key', s), 'shapeMarkerKey'),
+    prefixOf((s) => layout.shapeMarkerKey('tag', s), 'shapeMarkerKey'),
+    prefixOf((s) => layout.shapeSetKey('key', s), 'shapeSetKey'),
+    prefixOf((s) => layout.shapeSetKey('tag', s), 'shapeSetKey'),
+    layout.cleanupIndexKey,
   ];
 }
 
-/**
- * The scans that cover the globs. Every fill lease in flight is also covered (its key gets a
- * marker): a loader that read the table before the change could be filling a key or a tag that
- * does not exist yet, which no scan of keys or tag sets can see. Leases are few and short, and a
- * rejected fill only means one uncached read. Pure.
- */
-export function planScans(layout: RedisLayout, keyGlobs: readonly string[], tagGlobs: readonly string[]): Scan[] {
-  if (keyGlobs.length + tagGlobs.length === 0) return [];
-  const lease = prefixOf(layout.leaseKey, 'leaseKey');
+/** The scans that cover key shapes (as they are) and tag shapes (behind the tag-set prefix). Pure. */
+export function planScans(layout: RedisLayout, keyShapes: readonly string[], tagShapes: readonly string[]): Scan[] {
   const tagSet = prefixOf(layout.tagSetKey, 'tagSetKey');
   return [
-    ...keyGlobs.map((glob): Scan => ({ match: glob, yields: 'key', strip: '' })),
-    ...tagGlobs.map((glob): Scan => ({ match: `${escapeGlob(tagSet)}${glob}`, yields: 'tag', strip: tagSet })),
-    { match: `${escapeGlob(lease)}*`, yields: 'key', strip: lease },
+    ...keyShapes.map((shape): Scan => ({ match: shape, yields: 'key', strip: '' })),
+    ...tagShapes.map((shape): Scan => ({ match: `${escapeGlob(tagSet)}${shape}`, yields: 'tag', strip: tagSet })),
   ];
 }
 
-/**
- * Runs the scans page by page and yields the application keys and tags each page found, so a
- * TRUNCATE of a table with millions of cached rows is deleted in bounded memory.
- */
+/** Runs the scans page by page and yields the application keys and tags each page found (bounded memory). */
 export async function* scanPages(
   redis: Redis,
   layout: RedisLayout,
-  keyGlobs: readonly string[],
-  tagGlobs: readonly string[],
+  keyShapes: readonly string[],
+  tagShapes: readonly string[],
 ): AsyncGenerator<{ keys: string[]; tags: string[] }> {
   const own = ownPrefixes(layout);
-  for (const scan of planScans(layout, keyGlobs, tagGlobs)) {
+  for (const scan of planScans(layout, keyShapes, tagShapes)) {
     let cursor = '0';
     do {
       const [next, found] = await redis.scan(cursor, 'MATCH', scan.match, 'COUNT', 1000);

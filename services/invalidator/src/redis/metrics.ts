@@ -38,12 +38,14 @@ export function createInvalidatorMetrics(registry: Registry) {
       labelNames: ['topic'] as const,
       registers,
     }),
-    globs: new Counter({
-      name: 'evictd_invalidate_glob_fallbacks_total',
-      help: 'Templates invalidated by scanning Redis: truncate/flush, or unresolved (an old value the event lacks: fix the replica identity)',
+    shapeFlushes: new Counter({
+      name: 'evictd_invalidate_shape_flushes_total',
+      help: 'Key and tag shapes fenced by table-wide invalidations, by cause: truncate, flush (lost slot), unresolved (an old value the event lacks: fix the replica identity)',
       labelNames: ['table', 'cause'] as const,
       registers,
     }),
+    cleanupDeleted: new Counter({ name: 'evictd_invalidate_cleanup_deleted_total', help: 'Cached keys deleted by the cleaner after table-wide invalidations', registers }),
+    cleanupPending: new Gauge({ name: 'evictd_invalidate_cleanup_pending_keys', help: 'Keys left in the cleanup set being drained (0 when idle)', registers }),
     redisRetries: new Counter({ name: 'evictd_invalidate_redis_retries_total', help: 'Failed Redis deletion attempts that were retried', registers }),
   };
 }

@@ -16,7 +16,7 @@ import { decodeEvent } from '../bus/decode-event.js';
 import { createKafka, isKafkaRetriable } from '../bus/kafka.js';
 import { ensureTopics } from '../bus/topics.js';
 import { compileRules, problemsError, resolveChange, type Invalidation, type Rules } from '../rules/index.js';
-import { applyInvalidations, createInvalidatorMetrics, isEmpty, mergeInvalidations, type InvalidatorMetrics } from '../redis/index.js';
+import { applyInvalidations, createInvalidatorMetrics, isEmpty, mergeInvalidations, startCleaner, type Cleaner, type InvalidatorMetrics } from '../redis/index.js';
 import { inspectRulesAgainstDatabase } from '../rules/check.js';
 import type { Catalog } from '../rules/catalog.js';
 import type { Logger } from '../observability/log.js';
@@ -65,6 +65,8 @@ interface Pipeline {
   deadLetterTopic: string;
   metrics: InvalidatorMetrics;
   logger: Logger;
+  cleaner: Cleaner;
+  scanUnregistered: boolean;
   redisDown: { since: number; error: string; loggedAt: number } | null;
   unresolvedLoggedAt: Map<string, number>;
   columnTypes: ColumnTypes;
@@ -97,10 +99,10 @@ async function handleChunk(p: Pipeline, messages: readonly KafkaMessage[], ctx: 
     if (event.commitTsMs !== null) commitTimes.push(event.commitTsMs);
     if (event.op === OP.TRUNCATE) {
       const cause = event.flush ? 'flush' : 'truncate';
-      p.metrics.globs.inc({ table: rule.table, cause }, invalidation.keyGlobs.length + invalidation.tagGlobs.length);
-      p.logger.warn({ table: rule.table, cause, keyGlobs: invalidation.keyGlobs, tagGlobs: invalidation.tagGlobs }, `${cause}: invalidating everything the rules of ${rule.table} can produce`);
+      p.metrics.shapeFlushes.inc({ table: rule.table, cause }, invalidation.keyShapes.length + invalidation.tagShapes.length);
+      p.logger.warn({ table: rule.table, cause, keyShapes: invalidation.keyShapes, tagShapes: invalidation.tagShapes }, `${cause}: invalidating everything the rules of ${rule.table} can produce`);
     } else if (invalidation.unresolved.length > 0) {
-      p.metrics.globs.inc({ table: rule.table, cause: 'unresolved' }, invalidation.unresolved.length);
+      p.metrics.shapeFlushes.inc({ table: rule.table, cause: 'unresolved' }, invalidation.unresolved.length);
       logUnresolved(p, invalidation.unresolved);
     }
   }
@@ -113,6 +115,7 @@ async function handleChunk(p: Pipeline, messages: readonly KafkaMessage[], ctx: 
   if (!isEmpty(batch)) {
     const result = await applyInvalidations(p.redis, p.layout, batch, {
       signal: ctx.signal,
+      scanUnregistered: p.scanUnregistered,
       onRetry: (err) => {
         p.metrics.redisRetries.inc();
         const now = Date.now();
@@ -129,6 +132,7 @@ async function handleChunk(p: Pipeline, messages: readonly KafkaMessage[], ctx: 
       p.logger.info({ downForMs: Date.now() - p.redisDown.since }, 'Redis is back; deletions confirmed');
       p.redisDown = null;
     }
+    if (result.detached > 0) p.cleaner.kick();
     p.metrics.keys.inc(result.keys);
     p.metrics.tags.inc(result.tags);
     p.metrics.tagMembers.inc(result.tagMembers);
@@ -160,13 +164,17 @@ export async function start(ctx: RoleContext): Promise<Role> {
   const kafka = createKafka(config.kafka, logger);
   // Dead letters: the explicit partitioner also silences kafkajs' partitioner-change warning.
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  // Finishes table-wide invalidations in the background, including any a crashed peer left.
+  const cleaner = startCleaner({ redis, layout, logger, metrics });
   const cleanup = async () => {
+    await cleaner.stop();
     await producer.disconnect().catch(() => undefined);
     redis.disconnect();
   };
 
   const pipeline: Pipeline = {
-    rules, layout, redis, producer, metrics,
+    rules, layout, redis, producer, metrics, cleaner,
+    scanUnregistered: config.invalidate.scanUnregistered,
     deadLetterTopic: config.invalidate.deadLetterTopic,
     logger,
     redisDown: null,
@@ -229,7 +237,7 @@ export async function start(ctx: RoleContext): Promise<Role> {
       const redisDown = redisLink.down() ?? pipeline.redisDown;
       return {
         ok: c.ok && redisDown === null,
-        detail: { ...c.detail, rules: rules.tables.size, redis: redisDown ? { down: true, sinceMs: Date.now() - redisDown.since, error: redisDown.error } : { down: false } },
+        detail: { ...c.detail, rules: rules.tables.size, cleanupPendingKeys: cleaner.pendingKeys(), redis: redisDown ? { down: true, sinceMs: Date.now() - redisDown.since, error: redisDown.error } : { down: false } },
       };
     },
   };
