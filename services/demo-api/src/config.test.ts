@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DemoConfigError, parseDemoConfig } from './config.js';
+import { DEMO_RULES_FILE, DemoConfigError, parseDemoConfig } from './config.js';
 
 const base = { DATABASE_URL: 'postgres://app@db:5432/app', REDIS_URL: 'redis://cache:6379', KAFKA_BROKERS: 'k1:9092, k2:9092' };
 
@@ -13,12 +13,14 @@ test('defaults apply when only the three server addresses are set', () => {
   assert.equal(config.port, 8080);
   assert.equal(config.cacheTtlMs, 300_000);
   assert.equal(config.logLevel, 'info');
+  assert.equal(config.rulesFile, DEMO_RULES_FILE);
   assert.ok(Object.isFrozen(config));
 });
 
 test('every setting is read from its variable', () => {
-  const config = parseDemoConfig({ ...base, EVICTD_TOPIC_PREFIX: 'shop', EVICTD_KEY_PREFIX: 'demo:', HOST: '0.0.0.0', PORT: '0', CACHE_TTL_MS: '1500', LOG_LEVEL: 'debug' });
+  const config = parseDemoConfig({ ...base, EVICTD_TOPIC_PREFIX: 'shop', EVICTD_KEY_PREFIX: 'demo:', HOST: '0.0.0.0', PORT: '0', CACHE_TTL_MS: '1500', LOG_LEVEL: 'debug', EVICTD_RULES_FILE: '/etc/evictd/evictd.yaml' });
   assert.equal(config.topicPrefix, 'shop');
+  assert.equal(config.rulesFile, '/etc/evictd/evictd.yaml');
   assert.equal(config.keyPrefix, 'demo:');
   assert.equal(config.host, '0.0.0.0');
   assert.equal(config.port, 0);

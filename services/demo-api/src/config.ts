@@ -1,3 +1,5 @@
+import { fileURLToPath } from 'node:url';
+
 /**
  * The demo API's settings, read from the environment once at start (the only module that reads
  * process.env). Every problem is reported together, naming the variable and what to set.
@@ -18,8 +20,13 @@ export interface DemoConfig {
   /** 0 picks a free port. */
   port: number;
   cacheTtlMs: number;
+  /** The evictd rules file whose templates are the cache's key registry (must be evictd's own). */
+  rulesFile: string;
   logLevel: LogLevel;
 }
+
+/** The demo's rules, next to src/ and dist/ alike. */
+export const DEMO_RULES_FILE = fileURLToPath(new URL('../demo/evictd.yaml', import.meta.url));
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -84,13 +91,14 @@ export function parseDemoConfig(env: Env): DemoConfig {
   const host = value('HOST') ?? '127.0.0.1';
   const port = integer('PORT', 8080, 0, 65535);
   const cacheTtlMs = integer('CACHE_TTL_MS', 300_000, 1, 2_147_483_647);
+  const rulesFile = value('EVICTD_RULES_FILE') ?? DEMO_RULES_FILE;
   const logLevel = (value('LOG_LEVEL') ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
   }
 
   if (problems.length > 0) throw new DemoConfigError(problems);
-  return Object.freeze({ databaseUrl, redisUrl, kafkaBrokers: Object.freeze(kafkaBrokers), topicPrefix, keyPrefix, host, port, cacheTtlMs, logLevel });
+  return Object.freeze({ databaseUrl, redisUrl, kafkaBrokers: Object.freeze(kafkaBrokers), topicPrefix, keyPrefix, host, port, cacheTtlMs, rulesFile, logLevel });
 }
 
 /** The config of this process. */

@@ -1,4 +1,5 @@
 export { parseDemoConfig, loadDemoConfig, DemoConfigError, type DemoConfig } from './config.js';
 export { startDemoApi, createDemoLogger, type DemoApi } from './server.js';
-export { startDemo, startEvictd, applyDemoSchema, DEMO_RULES_FILE, type RunningDemo, type EvictdChild } from './pipeline.js';
+export { startDemo, startEvictd, applyDemoSchema, type RunningDemo, type EvictdChild } from './pipeline.js';
+export { DEMO_RULES_FILE } from './config.js';
 export { cacheKeys } from './catalog.js';

@@ -7,11 +7,10 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { parseDemoConfig } from './config.js';
+import { DEMO_RULES_FILE, parseDemoConfig } from './config.js';
 import { createDemoLogger, startDemoApi, type DemoApi } from './server.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const DEMO_RULES_FILE = fileURLToPath(new URL('../demo/evictd.yaml', import.meta.url));
 const SQL_FILES = ['demo-schema.sql', 'demo-seed.sql'].map((f) => fileURLToPath(new URL(`../../../infra/sql/${f}`, import.meta.url)));
 const EVICTD_CLI = fileURLToPath(new URL('../../invalidator/src/cli.ts', import.meta.url));
 const EXIT_WITH_PARENT = new URL('./exit-with-parent.ts', import.meta.url).href;

@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import { createCache } from '@evictd/cache';
+import { createCache, loadKeyRegistry } from '@evictd/cache';
 import { createRedisLayout } from '@evictd/schemas';
 import { createRequestHandler, type HealthReport } from './app.js';
 import { createCatalog } from './catalog.js';
@@ -48,7 +48,9 @@ export async function startDemoApi(config: DemoConfig, logger: Logger = createDe
     await redis.connect();
     // Must equal evictd's redis.keyPrefix and markerTtlMs (defaults on both sides).
     const layout = createRedisLayout({ keyPrefix: config.keyPrefix });
-    const cache = createCache({ redis, layout, defaultTtlMs: config.cacheTtlMs, onEvent: metrics.recordCacheEvent });
+    // The same templates evictd maps rows with: fills join their shapes, so a TRUNCATE reaches them.
+    const registry = await loadKeyRegistry(config.rulesFile);
+    const cache = createCache({ redis, layout, registry, defaultTtlMs: config.cacheTtlMs, onEvent: metrics.recordCacheEvent });
     const catalog = createCatalog(cache, shop, config.cacheTtlMs, (read) => timeline.readServed(read.key, read.outcome, Date.now()));
 
     const keyspace = await watchKeyspace({
