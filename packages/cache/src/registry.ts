@@ -19,8 +19,10 @@ export async function loadKeyRegistry(file: string): Promise<KeyRegistry> {
     // YAML is a superset of JSON: one parser reads both forms.
     doc = parseYaml(text, { prettyErrors: false });
   } catch (err) {
-    const line = (err as { linePos?: Array<{ line: number }> }).linePos?.[0]?.line;
-    throw new KeyRegistryError(`cannot parse the key registry ${file}${line ? ` (line ${line})` : ''}: ${(err as Error).name}`);
+    // Only the position: the yaml package's message quotes the source, which may hold secrets.
+    const offset = (err as { pos?: [number, number] }).pos?.[0];
+    const line = offset === undefined ? '' : ` (line ${text.slice(0, offset).split('\n').length})`;
+    throw new KeyRegistryError(`cannot parse the key registry ${file}${line}: ${(err as Error).name}`);
   }
   const tables = (doc as { tables?: unknown } | null)?.tables;
   if (tables === undefined) throw new KeyRegistryError(`${file} has no "tables" section: pass the evictd rules file, or the JSON of \`evictd registry\``);

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /**
- * The evictd command line: `evictd publish|invalidate|run|check-config --config FILE`.
+ * The evictd command line: `evictd publish|invalidate|run|check-config|registry --config FILE`.
  * Loads and validates the config once, starts the roles, serves /metrics and /healthz, and turns
  * SIGTERM/SIGINT into a clean stop (flush, acknowledge, commit) with exit code 0.
  */
 import { parseArgs } from 'node:util';
 import { loadConfig, type EvictdConfig } from './config/index.js';
+import { keyRegistryDocument } from '@evictd/schemas';
 import { inspectRulesAgainstDatabase } from './rules/check.js';
+import { compileRules } from './rules/index.js';
 import { checkPublisherSetup, start as startPublisher } from './roles/publish.js';
 import { start as startInvalidator } from './roles/invalidate.js';
 import { EvictdError, describeError } from './errors.js';
@@ -23,6 +25,8 @@ commands:
   invalidate     consume change events and delete the mapped Redis keys and tags
   run            publish and invalidate in one process (small setups, the demo)
   check-config   validate the config and check the rules against the live database
+  registry       print the rules' key registry as JSON, for apps' @evictd/cache
+                 (loadKeyRegistry) when they cannot read this file
 
 options:
   --config FILE  the evictd YAML file (required)
@@ -54,7 +58,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command === undefined && !values.help ? 2 : 0;
   }
-  if (!(command in ROLE_COMMANDS) && command !== 'check-config') {
+  if (!(command in ROLE_COMMANDS) && command !== 'check-config' && command !== 'registry') {
     process.stderr.write(`evictd: unknown command "${command}"\n\n${USAGE}`);
     return 2;
   }
@@ -74,6 +78,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`evictd: ${describeError(err)}\n`);
     return 2;
   }
+  if (command === 'registry') return printRegistry(config);
   const logger = createLogger('evictd', config.log.level);
   if (command === 'check-config') return checkConfig(config, ROLE_COMMANDS[checkedRole] ?? []);
   return runRoles(command, ROLE_COMMANDS[command] ?? [], config, logger);
@@ -97,6 +102,18 @@ async function checkConfig(config: EvictdConfig, roleNames: readonly string[]): 
   }
   const checked = roleNames.includes('publish') ? 'tables and publication checked' : 'tables checked';
   process.stdout.write(`${config.file}: OK (${Object.keys(config.tables).length} ${checked} against the database)\n`);
+  return 0;
+}
+
+/** The registry is the rules' templates: compiled first, so a bad template fails here as at start. */
+function printRegistry(config: EvictdConfig): number {
+  try {
+    compileRules(config.tables, config.file);
+  } catch (err) {
+    process.stderr.write(`evictd: ${describeError(err)}\n`);
+    return 2;
+  }
+  process.stdout.write(`${JSON.stringify(keyRegistryDocument(config.tables), null, 2)}\n`);
   return 0;
 }
 
