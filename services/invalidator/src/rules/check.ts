@@ -3,7 +3,7 @@ import { postgresClientConfig, type EvictdConfig } from '../config/index.js';
 import { EvictdError, fromPgError } from '../errors.js';
 import { changeTopic } from '../bus/topics.js';
 import { checkAgainstCatalog, readCatalog, typeWarnings, type Catalog } from './catalog.js';
-import { compileRules, type Problem } from './compile.js';
+import { compileRules, shapeWarnings, type Problem } from './compile.js';
 
 /**
  * `evictd check-config`: compiles the rules and checks them against the live catalog. Returns
@@ -15,7 +15,7 @@ export async function checkConfigAgainstDatabase(config: EvictdConfig): Promise<
 
 export interface RulesInspection {
   readonly problems: Problem[];
-  /** What works but deserves a look (types/Debezium settings); printed, never fatal. */
+  /** What works but deserves a look (whole-cache shapes, types/Debezium settings); printed, never fatal. */
   readonly warnings: Problem[];
   /** The catalog of the rules' tables (empty when the rules did not compile). */
   readonly catalog: Catalog;
@@ -37,7 +37,7 @@ export async function inspectRulesAgainstDatabase(config: EvictdConfig): Promise
     // Topics other than evictd's own names for the rule tables: likely a Debezium pipeline's.
     const own = new Set([...rules.tables.values()].map((r) => changeTopic(config.kafka.topicPrefix, r.schema, r.name)));
     const debeziumTopics = config.invalidate.topics.some((t) => !own.has(t));
-    return { problems: checkAgainstCatalog(rules, catalog), warnings: typeWarnings(rules, catalog, { debeziumTopics }), catalog };
+    return { problems: checkAgainstCatalog(rules, catalog), warnings: [...shapeWarnings(rules), ...typeWarnings(rules, catalog, { debeziumTopics })], catalog };
   } catch (err) {
     throw fromPgError(err, 'check-config: reading the table catalog');
   } finally {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EvictdError } from '../errors.js';
-import { compileRules, requiredOldColumns } from './compile.js';
+import { compileRules, requiredOldColumns, shapeWarnings } from './compile.js';
 
 test('compiles tables into rules with watched columns', () => {
   const rules = compileRules(
@@ -46,4 +46,12 @@ test('reports every problem with the file and the path in it', () => {
       return true;
     },
   );
+});
+
+test('a template without literal text is flagged: its shape would flush the whole cache', () => {
+  const rules = compileRules({ 'public.c': { keys: ['{id}', 'c:{id}'], tags: ['{group}'] } }, 'f.yaml');
+  const warnings = shapeWarnings(rules);
+  assert.deepEqual(warnings.map((w) => w.path), ['tables.public.c.keys[0]', 'tables.public.c.tags[0]']);
+  assert.match(warnings[0]!.message, /matches every key: a TRUNCATE of public\.c would invalidate the whole cache; give it a prefix, e.g\. "c:\{id\}"/);
+  assert.deepEqual(shapeWarnings(compileRules({ 'public.c': { keys: ['c:{id}'] } }, 'f.yaml')), []);
 });

@@ -105,3 +105,26 @@ export function templateColumns(rule: TableRule): string[] {
 export function requiredOldColumns(rule: TableRule): string[] {
   return templateColumns(rule);
 }
+
+/**
+ * Templates whose shape matches every key (`{id}` alone: shape `*`): a table-wide invalidation of
+ * their table (TRUNCATE, lost-slot flush, an old value the event lacks) then fences and clears
+ * every key filled under the registry, not only that table's. Allowed, but worth a look.
+ */
+export function shapeWarnings(rules: Rules): Problem[] {
+  const warnings: Problem[] = [];
+  for (const rule of rules.tables.values()) {
+    for (const field of ['keys', 'tags'] as const) {
+      rule[field].forEach((template, i) => {
+        if (template.parts.every((p) => 'column' in p)) {
+          warnings.push({
+            file: rules.file,
+            path: `tables.${rule.table}.${field}[${i}]`,
+            message: `"${template.source}" has no literal text, so its shape matches every ${field === 'keys' ? 'key' : 'tag'}: a TRUNCATE of ${rule.table} would invalidate the whole cache; give it a prefix, e.g. "${rule.name}:${template.source}"`,
+          });
+        }
+      });
+    }
+  }
+  return warnings;
+}

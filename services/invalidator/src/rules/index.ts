@@ -1,4 +1,4 @@
-export { compileRules, formatProblem, problemsError, requiredOldColumns, templateColumns } from './compile.js';
+export { compileRules, formatProblem, problemsError, requiredOldColumns, shapeWarnings, templateColumns } from './compile.js';
 export type { Problem, Rules, RulesSection, TableRule } from './compile.js';
 export { checkAgainstCatalog, readCatalog } from './catalog.js';
 export type { Catalog, Queryable, ReplicaIdentity, TableInfo } from './catalog.js';
