@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { externalStackEnv, startStack, type Stack, type StackEnv } from '@evictd/infra';
+import { ensureSetup, externalStackEnv, startStack, type Stack, type StackEnv } from '@evictd/infra';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TEST_TIMEOUT_MS = 10 * 60_000;
@@ -77,6 +77,8 @@ async function main(): Promise<number> {
   process.once('SIGINT', early.SIGINT);
   process.once('SIGTERM', early.SIGTERM);
   try {
+    // A fresh machine: system packages (apt as root on Debian/Ubuntu, else the command to run) and the Kafka jars.
+    await ensureSetup({ stack: !env, browser: files.some((f) => f.startsWith(`test${sep}browser${sep}`)) }, (m) => say(`setup: ${m}`));
     if (env) {
       say('using the servers named by DATABASE_URL, KAFKA_BROKERS, REDIS_URL');
     } else {

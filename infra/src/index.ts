@@ -4,3 +4,4 @@ export { externalStackEnv } from './env.js';
 export { MissingPrerequisiteError } from './prerequisites.js';
 export { waitFor, type WaitOptions } from './wait.js';
 export { freePort } from './ports.js';
+export { ensureSetup, chromiumPath, PURPOSES, type Purpose } from './setup.js';

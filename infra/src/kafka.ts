@@ -74,6 +74,21 @@ async function fetchKafkaJars(mvn: string, logFile: string): Promise<void> {
   if (!hasBrokerJars()) throw new Error(`mvn finished but ${LIB} holds no kafka_2.13 jar; see ${logFile}`);
 }
 
+/**
+ * Fetches the broker's jars now if infra/kafka/lib has none (a fresh clone), saying so: the setup
+ * step of `npm test` and `npm run demo`, before anything starts. Resolves false when they were there.
+ */
+export async function ensureKafkaJars(say: (message: string) => void, logDir: string): Promise<boolean> {
+  if (hasBrokerJars()) return false;
+  const logFile = join(logDir, 'kafka-jars.log');
+  say(`fetching the Kafka broker jars with Maven into ${LIB} (first run only, about a minute; log ${logFile})...`);
+  await fetchKafkaJars(mavenBinary(), logFile);
+  return true;
+}
+
+/** The broker's jars still have to be fetched (so Maven is needed). */
+export const needsKafkaJars = (): boolean => !hasBrokerJars();
+
 /** KRaft cluster ids are 16 random bytes, base64url; one starting with '-' would read as a CLI flag. */
 function clusterId(): string {
   for (;;) {

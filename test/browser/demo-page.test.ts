@@ -8,9 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startDemoUnderTest, type DemoUnderTest } from '../integration/demo-helpers.js';
+import { chromiumPath } from '@evictd/infra';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM = chromiumPath();
 const SCREENSHOT = join(ROOT, 'test-results', 'demo-page.png');
 
 let demo: DemoUnderTest;
