@@ -34,7 +34,11 @@ export interface StackOptions<S extends ServiceName> {
   readyTimeoutMs?: number;
   /** Stop the stack on SIGINT/SIGTERM/SIGHUP, then exit (default true; the CLI and test runner do it themselves). */
   handleSignals?: boolean;
+  /** Told when each server answers, and every 10 s which are still starting (for people watching a terminal). */
+  onProgress?: (message: string) => void;
 }
+
+const PROGRESS_EVERY_MS = 10_000;
 
 export type Stack<S extends ServiceName = ServiceName> = {
   readonly dir: string;
@@ -116,13 +120,24 @@ export async function startStack<S extends ServiceName = ServiceName>(options: S
   track(teardown, options.handleSignals ?? true);
 
   const startMs: Partial<Record<ServiceName, number>> = {};
+  const progress = options.onProgress;
+  const began = performance.now();
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const ticker = progress
+    ? setInterval(() => {
+        const pending = services.map((s) => s.server.name).filter((n) => startMs[n] === undefined);
+        progress(`still starting ${pending.join(', ')} (${seconds(performance.now() - began)} so far; Kafka's JVM takes longest, up to a minute on a busy machine)`);
+      }, PROGRESS_EVERY_MS)
+    : undefined;
+  ticker?.unref();
   const results = await Promise.allSettled(
     services.map(async (s) => {
       const t0 = performance.now();
       await s.init();
       startMs[s.server.name] = Math.round(performance.now() - t0);
+      progress?.(`${s.server.name} answers (after ${seconds(startMs[s.server.name]!)})`);
     }),
-  );
+  ).finally(() => clearInterval(ticker));
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (failures.length) {
     failed = true;

@@ -7,7 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { externalStackEnv, startStack } from '@evictd/infra';
+import { ensureSetup, externalStackEnv, PURPOSES, startStack } from '@evictd/infra';
 import { DemoConfigError } from './config.js';
 import { startDemo } from './pipeline.js';
 
@@ -30,30 +30,37 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 
+const began = performance.now();
+const elapsed = () => `${Math.round((performance.now() - began) / 1000)} s`;
+
 async function main(): Promise<void> {
   let env = externalStackEnv();
+  // A fresh machine: system packages (apt as root on Debian/Ubuntu, else the command to run) and the Kafka jars.
+  await ensureSetup({ ...PURPOSES.demo, stack: !env }, say);
   if (env) {
     say('using the servers in DATABASE_URL, KAFKA_BROKERS and REDIS_URL');
   } else {
-    say('starting PostgreSQL, Kafka and Redis as local processes (first start takes ~20 s)...');
-    const stack = await startStack({ handleSignals: false });
+    say('starting PostgreSQL, Kafka and Redis as local processes (5-10 s on a quiet machine, a minute or more on a busy one)...');
+    const stack = await startStack({ handleSignals: false, onProgress: say });
     stoppers.push(() => stack.stop());
     env = stack.env;
+    say(`servers ready after ${elapsed()}`);
   }
 
   const evictdLog = join(await mkdtemp(join(tmpdir(), 'evictd-demo-')), 'evictd.log');
   const logStream = createWriteStream(evictdLog);
   stoppers.push(() => new Promise((resolve) => logStream.end(resolve)));
-  say('applying infra/sql/demo-*.sql, starting `evictd run` with services/demo-api/demo/evictd.yaml and the demo API...');
+  say('applying infra/sql/demo-*.sql (the demo shop), then `evictd run` with services/demo-api/demo/evictd.yaml, then the demo API...');
   const demo = await startDemo({
     // The terminal shows this launcher's lines: the API logs only problems unless LOG_LEVEL says otherwise.
     env: { LOG_LEVEL: 'warn', ...process.env, ...env },
     onEvictdOutput: (line) => logStream.write(`${line}\n`),
+    onProgress: say,
   });
   stoppers.push(() => demo.stop());
   say(`evictd run is healthy: pid ${demo.evictd.pid}, ${demo.evictd.url}/metrics, log ${evictdLog}`);
   if (!demo.timelineReady) say('the live timeline is not reading change events: the API works, the page shows no timeline');
-  process.stdout.write(`\nOpen ${demo.api.url}/\n\n(Ctrl-C stops the demo and everything it started)\n`);
+  process.stdout.write(`\nOpen ${demo.api.url}/   (ready after ${elapsed()})\n\n(Ctrl-C stops the demo and everything it started)\n`);
 }
 
 main().catch(async (err: unknown) => {

@@ -42,8 +42,14 @@ export interface StartEvictdOptions {
   configFile?: string;
   /** Every output line (pino JSON), e.g. to write a log file. */
   onOutput?: (line: string) => void;
+  /** Told every few seconds what evictd is still waiting for (from its /healthz). */
+  onProgress?: (message: string) => void;
   readyTimeoutMs?: number;
 }
+
+/** A busy machine can take minutes for Kafka's first group join; the terminal hears about it meanwhile. */
+const READY_TIMEOUT_MS = 180_000;
+const PROGRESS_EVERY_MS = 5_000;
 
 const KEEP_LINES = 40;
 const STOP_TIMEOUT_MS = 15_000;
@@ -90,12 +96,19 @@ export async function startEvictd(options: StartEvictdOptions): Promise<EvictdCh
   };
   const recentOutput = () => lines.join('\n');
 
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
+  const timeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
+  const started = Date.now();
+  let reportedAt = started;
   try {
     for (;;) {
       if (hasExited) throw new Error(`evictd run exited before it was healthy (config ${configFile}); its last output:\n${recentOutput()}`);
-      if (Date.now() > deadline) throw new Error(`evictd run was not healthy within ${options.readyTimeoutMs ?? 60_000} ms; its last output:\n${recentOutput()}`);
-      if (url !== undefined && (await healthy(url))) break;
+      if (Date.now() - started > timeoutMs) throw new Error(`evictd run was not healthy within ${timeoutMs} ms; its last output:\n${recentOutput()}`);
+      const health = url === undefined ? { ok: false, waitingFor: 'its HTTP server' } : await healthOf(url);
+      if (health.ok) break;
+      if (options.onProgress && Date.now() - reportedAt >= PROGRESS_EVERY_MS) {
+        reportedAt = Date.now();
+        options.onProgress(`evictd run is starting (${Math.round((reportedAt - started) / 1000)} s): ${health.waitingFor}`);
+      }
       await sleep(100);
     }
   } catch (err) {
@@ -114,6 +127,8 @@ export interface StartDemoOptions {
    */
   env: Readonly<Record<string, string | undefined>>;
   onEvictdOutput?: (line: string) => void;
+  /** What it is doing while it waits (for a terminal). */
+  onProgress?: (message: string) => void;
 }
 
 export interface RunningDemo {
@@ -133,7 +148,9 @@ export async function startDemo(options: StartDemoOptions): Promise<RunningDemo>
   const logger = createDemoLogger(config);
   await applyDemoSchema(config.databaseUrl);
   const evictdEnv = Object.fromEntries(Object.entries(options.env).filter((e): e is [string, string] => e[1] !== undefined));
-  const evictd = await startEvictd({ env: evictdEnv, ...(options.onEvictdOutput ? { onOutput: options.onEvictdOutput } : {}) });
+  options.onProgress?.('demo schema and seed applied; starting `evictd run` (it creates its slot, publication and topics, then joins its consumer group)...');
+  const evictd = await startEvictd({ env: evictdEnv, ...(options.onEvictdOutput ? { onOutput: options.onEvictdOutput } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+  options.onProgress?.('evictd run is healthy; starting the demo API and its timeline consumer...');
   let api: DemoApi;
   try {
     api = await startDemoApi(config, logger).catch((err: unknown) => {
@@ -169,21 +186,36 @@ async function waitForTimeline(api: DemoApi): Promise<boolean> {
   }
 }
 
-/** The /metrics URL from evictd's "evictd running" log line. */
+/** The /metrics and /healthz URL from evictd's first log line ("evictd starting"; "evictd running" later). */
 function runningUrl(line: string): string | undefined {
   try {
     const entry = JSON.parse(line) as { msg?: string; http?: string };
-    return entry.msg === 'evictd running' && typeof entry.http === 'string' ? entry.http : undefined;
+    return (entry.msg === 'evictd running' || entry.msg?.startsWith('evictd starting')) && typeof entry.http === 'string' ? entry.http : undefined;
   } catch {
     return undefined;
   }
 }
 
-async function healthy(url: string): Promise<boolean> {
+interface HealthBody {
+  detail?: { state?: string; roles?: { role: string; ok: boolean; detail?: { state?: string; waitingFor?: string | null; redis?: { down?: boolean } } }[] };
+}
+
+/** Whether evictd is healthy, and if not, what it says it waits for. */
+async function healthOf(url: string): Promise<{ ok: boolean; waitingFor: string }> {
   try {
     const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
-    return res.ok;
-  } catch {
-    return false;
+    if (res.ok) return { ok: true, waitingFor: '' };
+    const body = (await res.json()) as HealthBody;
+    const roles = (body.detail?.roles ?? []).filter((r) => !r.ok);
+    const reasons = roles.map((r) => {
+      const d = r.detail ?? {};
+      if (d.state === 'starting') return `${r.role}: ${d.waitingFor ?? 'connecting to Postgres and Kafka'}`;
+      if (d.state === 'waiting') return `${r.role}: starts next`;
+      if (d.redis?.down) return `${r.role}: Redis unreachable`;
+      return `${r.role}: joining its Kafka consumer group / opening the replication stream`;
+    });
+    return { ok: false, waitingFor: reasons.join('; ') || 'not healthy yet' };
+  } catch (err) {
+    return { ok: false, waitingFor: `its /healthz does not answer (${(err as Error).message})` };
   }
 }
