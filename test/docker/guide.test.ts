@@ -82,7 +82,7 @@ test('every evictd command the docs name exists in the CLI', () => {
   const cli = readFileSync(resolve(REPO_ROOT, 'services/invalidator/src/cli.ts'), 'utf8');
   const usage = /const USAGE = `([\s\S]*?)`;/.exec(cli)?.[1] ?? '';
   const commands = new Set([...usage.matchAll(/^ {2}([a-z][a-z-]*) {2,}/gm)].map((m) => m[1]));
-  assert.deepEqual([...commands].sort(), ['check-config', 'invalidate', 'publish', 'run']);
+  assert.deepEqual([...commands].sort(), ['check-config', 'invalidate', 'publish', 'registry', 'run']);
   for (const { file, text } of docs) {
     for (const [, command] of text.matchAll(/\bevictd ([a-z][a-z-]+) --config/g)) {
       assert.ok(commands.has(command), `${file}: evictd ${command} is not a command of cli.ts`);
