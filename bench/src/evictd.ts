@@ -3,6 +3,7 @@
  * fault test can kill -9 them. Compiled dist/ is preferred (no tsx in the measured process).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { existsSync, mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +54,36 @@ export interface EvictdProcess {
 
 const CONNECTION_ENV = ['DATABASE_URL', 'KAFKA_BROKERS', 'REDIS_URL'];
 
+/**
+ * No evictd child may outlive its harness, whatever ends it. A clean end kills through kill();
+ * process.exit (a signal handled by the stack's teardown, --test-force-exit after a test timeout)
+ * through the exit hook; a SIGKILL of the harness through each child's watchdog, a shell that
+ * reads a pipe from this process and kills the child at EOF (the kernel closes the pipe however
+ * this process dies).
+ */
+const liveChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function guard(proc: ChildProcess): void {
+  liveChildren.add(proc);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const c of liveChildren) c.kill('SIGKILL');
+    });
+  }
+  const watchdog = spawn('sh', ['-c', 'while read -r _; do :; done; kill -KILL "$1" 2>/dev/null', 'evictd-child-watchdog', String(proc.pid)], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true,
+  });
+  watchdog.unref();
+  (watchdog.stdin as Writable & { unref?: () => void }).unref?.();
+  watchdog.on('error', () => undefined);
+  proc.once('exit', () => {
+    liveChildren.delete(proc);
+    watchdog.kill('SIGKILL'); // the child is gone: nothing left to watch (and its pid may be reused)
+  });
+}
+
 export function evictdProcess(options: EvictdProcessOptions): EvictdProcess {
   const { command, dir, runtime } = options;
   mkdirSync(dir, { recursive: true });
@@ -81,6 +112,7 @@ export function evictdProcess(options: EvictdProcessOptions): EvictdProcess {
     const fd = openSync(logFile, 'a');
     const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', fd, fd] });
     closeSync(fd);
+    guard(proc);
     child = proc;
     exited = new Promise((done) => proc.once('exit', () => done()));
     void exited.then(() => {
