@@ -6,5 +6,5 @@ export { LandingLog, latencyTimeline, matchLandings, type Commit, type TimelineB
 export { nines, round, shareWithin, summarize, type LatencySummary } from './stats.js';
 export { parseGauge, scrape } from './metrics.js';
 export { wallNow } from './workload.js';
-export { countByTarget, faultSchedule, seededRandom, FAULT_TARGETS, type Fault, type FaultTarget } from './faults/schedule.js';
+export { countByTarget, faultSchedule, seededRandom, FAULT_RESOURCE, FAULT_TARGETS, type Fault, type FaultTarget } from './faults/schedule.js';
 export { findStale, type StaleEntry } from './faults/stale.js';

@@ -1,7 +1,9 @@
 /**
  * Short fault-injection run for CI: 30 s of writes and cache reads while the publisher, the
- * invalidator, Redis and Kafka are SIGKILLed and restarted at seeded random moments; after
- * quiescence no cached key may differ from the database. Private stack (it kills servers).
+ * invalidator, Redis and Kafka are SIGKILLed and restarted at seeded random moments, the table is
+ * TRUNCATEd and re-filled, and the publisher's slot is dropped under it; after quiescence no
+ * cached key may differ from the database. Private stack (it kills servers). The seed's schedule
+ * holds every kind of fault (1 TRUNCATE, 2 lost slots).
  * The long run with the figures for the report is `npm run test:faults`.
  */
 import { test } from 'node:test';
@@ -10,7 +12,7 @@ import { describeReport, runFaults } from './harness.js';
 
 const SEED = Number(process.env.FAULTS_SEED ?? 20261128);
 
-test('no stale cache entry after SIGKILL and restart of publisher, invalidator, Redis and Kafka', { timeout: 600_000 }, async (t) => {
+test('no stale cache entry after SIGKILL and restart of publisher, invalidator, Redis and Kafka, a TRUNCATE and a lost slot', { timeout: 600_000 }, async (t) => {
   const report = await runFaults({
     seed: SEED,
     durationS: 30,
@@ -23,6 +25,10 @@ test('no stale cache entry after SIGKILL and restart of publisher, invalidator, 
   for (const line of describeReport(report).split('\n')) t.diagnostic(line);
 
   assert.ok(report.faults.length >= 4, `only ${report.faults.length} faults were injected: the run proved little`);
+  assert.ok(report.faultsByTarget.truncate >= 1 && report.faultsByTarget['lost-slot'] >= 1, `seed ${SEED} schedules no TRUNCATE or no lost slot: ${JSON.stringify(report.faultsByTarget)}`);
+  const lost = report.tableWide.filter((w) => w.kind === 'lost-slot');
+  assert.ok(lost.some((w) => w.changes > 0 && w.flushAfterMs !== null), `no lost-slot flush was seen fencing the table: ${JSON.stringify(lost)}`);
+  assert.equal(report.missedWrites + report.missedLoads, 0, 'a write or load found its row missing: the TRUNCATE and its re-insert were not one transaction');
   assert.ok(report.cachedKeys > 0, 'no key was cached at the end: the readers never filled, so staleness was not tested');
   assert.ok(report.landed > 0, 'no invalidation was observed landing in Redis: is evictd consuming at all?');
   assert.deepEqual(

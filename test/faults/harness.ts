@@ -1,8 +1,12 @@
 /**
  * The fault-injection run: a bounded write workload on Postgres, readers filling the cache through
- * @evictd/cache, and seeded SIGKILL + restart of the publisher, the invalidator, Redis and Kafka.
- * After quiescence (slot caught up with the last write, consumer group caught up with the topic)
- * every cached key is compared with the database. Runs on its own private stack: it kills servers.
+ * @evictd/cache, and seeded SIGKILL + restart of the publisher, the invalidator, Redis and Kafka,
+ * plus the two table-wide invalidations: a TRUNCATE that re-inserts every row with its version
+ * bumped, and a lost slot (publisher killed, its slot dropped, changes made that only the
+ * publisher's lost-slot flush can cover, publisher started again).
+ * After quiescence (slot caught up with the last write, consumer group caught up with the topic,
+ * no detached shape set left to clean) every cached key is compared with the database.
+ * Runs on its own private stack: it kills servers.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,11 +15,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
-import { createCache, createKeyRegistry } from '@evictd/cache';
+import { createCache, createKeyRegistry, createRedisLayout } from '@evictd/cache';
 import { startStack } from '@evictd/infra';
 import {
   countByTarget,
   evictdProcess,
+  FAULT_RESOURCE,
   faultSchedule,
   findStale,
   freePort,
@@ -97,12 +102,34 @@ export interface FaultRunReport {
   /** Fills the fence dropped, by reason (each one a stale write that did not happen). */
   fillsRejected: Record<string, number>;
   observerReconnects: number;
+  /** Writes that found no row (would mean a TRUNCATE's re-insert was not atomic); 0 expected. */
+  missedWrites: number;
+  /** Loads that found no row (same); 0 expected. */
+  missedLoads: number;
+  /**
+   * Each TRUNCATE and lost-slot fault: when it happened and when the table's shape marker was
+   * next written (the invalidator's flush fencing the table), from the TRUNCATE's commit or the
+   * publisher's restart. `unslottedChanges`: changes committed while the slot did not exist,
+   * which nothing but the lost-slot flush invalidates.
+   */
+  tableWide: TableWideFault[];
+}
+
+export interface TableWideFault {
+  kind: 'truncate' | 'lost-slot';
+  /** Seconds after the workload started: the TRUNCATE's commit, or the publisher's restart. */
+  atS: number;
+  /** Rows the TRUNCATE re-inserted, or changes committed while the slot was gone (at least). */
+  changes: number;
+  /** Time from `atS` to the next shape-marker write (keyspace notification); null: not observed. */
+  flushAfterMs: number | null;
 }
 
 const NAME = 'evictd_faults';
 const TABLE = 'public.fault_items';
 const KEY_PREFIX = 'fi:';
 const MARKER_PREFIX = `evictd:mk:${KEY_PREFIX}`;
+const LAYOUT = createRedisLayout();
 
 async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 200): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -159,11 +186,19 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     await roles.publisher.start(120_000);
     await roles.invalidator.start(120_000);
 
+    const registry = createKeyRegistry(tables);
+    const shapeMarkers = new Set(registry.shapesOf(`${KEY_PREFIX}1`, []).map((s) => LAYOUT.shapeMarkerKey(s.kind, s.shape)));
+    if (shapeMarkers.size === 0) throw new Error(`fault run: the registry gives ${KEY_PREFIX}1 no shape; table-wide faults would test nothing`);
+    /** When the table's shape marker was written (a flush fencing the table), in order. */
+    const shapeWrites: number[] = [];
     const landings = new LandingLog();
     const observer = observeKeyspace({
       redisUrl: stack.env.REDIS_URL,
       events: ['set'],
-      onKey: (key, at) => key.startsWith(MARKER_PREFIX) && landings.record(key.slice('evictd:mk:'.length), at),
+      onKey: (key, at) => {
+        if (key.startsWith(MARKER_PREFIX)) landings.record(key.slice('evictd:mk:'.length), at);
+        else if (shapeMarkers.has(key)) shapeWrites.push(at);
+      },
     });
     cleanups.push(() => observer.close());
     await observer.ready;
@@ -172,7 +207,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     // unhealthy (or exit and be spawned again); the servers' start() waits until they answer.
     let restartRetries = 0;
     const servers = { redis: stack.redis, kafka: stack.kafka };
-    const restart = async (target: FaultTarget) => {
+    const restart = async (target: 'publisher' | 'invalidator' | 'redis' | 'kafka') => {
       if (target === 'publisher' || target === 'invalidator') return roles[target].spawn();
       const deadline = Date.now() + 180_000;
       for (;;) {
@@ -197,13 +232,60 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
         }, 180_000, 500);
       }
     };
-    const kill = (target: FaultTarget) => (target === 'publisher' || target === 'invalidator' ? roles[target].kill() : servers[target].kill());
+    type Process = 'publisher' | 'invalidator' | 'redis' | 'kafka';
+    const kill = (target: Process) => (target === 'publisher' || target === 'invalidator' ? roles[target].kill() : servers[target].kill());
+
+    // Table-wide faults. Writers and readers go on meanwhile; their "current version" is the row's.
+    const tableWide: { kind: TableWideFault['kind']; at: number; changes: number }[] = [];
+    /** One transaction: snapshot, TRUNCATE, every row back with version + 1. Writers wait on the lock. */
+    const truncate = async () => {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        // The lock first, so no write commits between the snapshot and the TRUNCATE (it would be undone).
+        await client.query(`LOCK TABLE ${TABLE} IN ACCESS EXCLUSIVE MODE`);
+        await client.query(`CREATE TEMP TABLE fault_snapshot ON COMMIT DROP AS SELECT id, version FROM ${TABLE}`);
+        await client.query(`TRUNCATE ${TABLE}`);
+        const inserted = await client.query(`INSERT INTO ${TABLE} (id, version) SELECT id, version + 1 FROM fault_snapshot`);
+        const { rows } = await client.query<{ t: string }>('SELECT extract(epoch from clock_timestamp()) * 1000 AS t');
+        await client.query('COMMIT');
+        tableWide.push({ kind: 'truncate', at: Number(rows[0]!.t), changes: inserted.rowCount ?? 0 });
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    };
+    const slotActive = async () => {
+      const { rows } = await pool.query<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [NAME]);
+      return rows[0]?.active === true;
+    };
+    /**
+     * Publisher killed, its slot dropped once the server has let go of it, changes committed that
+     * no slot records (so only the flush the restarted publisher sends can cover them), restart.
+     */
+    const loseSlot = async (downMs: number) => {
+      await roles.publisher.kill();
+      await waitUntil(`slot ${NAME} inactive after the publisher's kill`, async () => !(await slotActive()), 30_000, 50);
+      await pool.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [NAME]);
+      const dropped = wallNow();
+      const pick = seededRandom(options.seed * 17 + tableWide.length);
+      for (let i = 0; i < 3; i += 1) {
+        await pool.query(`UPDATE ${TABLE} SET version = version + 1 WHERE id = $1`, [1 + Math.floor(pick() * options.rows)]);
+      }
+      await sleep(downMs);
+      roles.publisher.spawn();
+      const restarted = wallNow();
+      const unslotted = 3 + commits.filter((c) => c.commitMs >= dropped && c.commitMs <= restarted).length;
+      tableWide.push({ kind: 'lost-slot', at: restarted, changes: unslotted });
+    };
 
     // Faults: each target's kill waits for its previous restart, so a slow JVM start cannot overlap itself.
     const gapMs = options.gapMs ?? [2_000, 7_000];
     const downMs = options.downMs ?? [300, 4_000];
     const faults = faultSchedule({ seed: options.seed, durationMs, gapMs, downMs });
-    const busy = new Map<FaultTarget, Promise<void>>();
+    const busy = new Map<string, Promise<void>>();
     /** When some part was down: kill to (for servers) answering again, (for evictd) spawned again. */
     const downs: { target: FaultTarget; from: number; to: number }[] = [];
     const t0 = Date.now();
@@ -211,18 +293,30 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     const injector = Promise.all(
       faults.map(async (f) => {
         await sleep(f.atMs);
-        const previous = busy.get(f.target) ?? Promise.resolve();
+        const resource = FAULT_RESOURCE[f.target] ?? f.target;
+        const previous = busy.get(resource) ?? Promise.resolve();
         const run = previous.then(async () => {
-          log(`fault @${round((Date.now() - t0) / 1000)}s: kill -9 ${f.target}, restart in ${f.downMs} ms`);
+          const at = `fault @${round((Date.now() - t0) / 1000)}s`;
+          if (f.target === 'truncate') {
+            log(`${at}: TRUNCATE ${TABLE} and re-insert every row, version + 1, in one transaction`);
+            await truncate();
+            return;
+          }
           const down = { target: f.target, from: wallNow(), to: Infinity };
           downs.push(down);
-          await kill(f.target);
-          await sleep(f.downMs);
-          await restart(f.target);
+          if (f.target === 'lost-slot') {
+            log(`${at}: kill -9 publisher, drop slot ${NAME}, change rows, restart in ${f.downMs} ms`);
+            await loseSlot(f.downMs);
+          } else {
+            log(`${at}: kill -9 ${f.target}, restart in ${f.downMs} ms`);
+            await kill(f.target);
+            await sleep(f.downMs);
+            await restart(f.target);
+          }
           down.to = wallNow();
           log(`  ${f.target} back ${round((down.to - down.from) / 1000)} s after its kill`);
         });
-        busy.set(f.target, run);
+        busy.set(resource, run);
         await run;
       }),
     );
@@ -244,6 +338,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     const total = Math.round(options.writesPerSec * options.durationS);
     const writes = Array.from({ length: total }, () => 1 + Math.floor(random() * options.rows));
     let nextWrite = 0;
+    let missedWrites = 0;
     const writer = async () => {
       for (let i = nextWrite++; i < total; i = nextWrite++) {
         const wait = t0 + (i * 1000) / options.writesPerSec - Date.now();
@@ -253,15 +348,17 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
           `UPDATE ${TABLE} SET version = version + 1 WHERE id = $1 RETURNING extract(epoch from clock_timestamp()) * 1000 AS t`,
           [id],
         );
-        commits.push({ key: `${KEY_PREFIX}${id}`, commitMs: Number(rows[0]!.t) });
+        if (rows.length === 0) missedWrites += 1;
+        else commits.push({ key: `${KEY_PREFIX}${id}`, commitMs: Number(rows[0]!.t) });
       }
     };
 
     // Readers: cache-aside through the fenced-fill client; some loads are slow, to open the race window.
-    const cache = createCache({ redis, registry: createKeyRegistry(tables), stampede: { waitMs: 200 } });
+    const cache = createCache({ redis, registry, stampede: { waitMs: 200 } });
     let reading = true;
     let reads = 0;
     let readErrors = 0;
+    let missedLoads = 0;
     const reader = async (n: number) => {
       const pick = seededRandom(options.seed * 31 + n);
       while (reading) {
@@ -273,6 +370,10 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
             async () => {
               const { rows } = await pool.query<{ version: number }>(`SELECT version FROM ${TABLE} WHERE id = $1`, [id]);
               if (slow) await sleep(slow);
+              if (rows.length === 0) {
+                missedLoads += 1;
+                throw new Error(`row ${id} missing`);
+              }
               return String(rows[0]!.version);
             },
             { ttlMs: 600_000 },
@@ -319,6 +420,12 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
       },
       180_000,
       500,
+    );
+    // A flush fences at once but leaves the deletion to the invalidator's cleaner: quiet means drained.
+    await waitUntil(
+      `the cleanup index ${LAYOUT.cleanupIndexKey} to empty (invalidator log: ${roles.invalidator.logFile})`,
+      async () => (await redis.scard(LAYOUT.cleanupIndexKey)) === 0,
+      180_000,
     );
     const quiescenceS = (Date.now() - q0) / 1000;
     reading = false;
@@ -368,6 +475,12 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
       fills,
       fillsRejected: fillRejected,
       observerReconnects: observer.reconnects,
+      missedWrites,
+      missedLoads,
+      tableWide: tableWide.map((w) => {
+        const next = shapeWrites.find((at) => at >= w.at);
+        return { kind: w.kind, atS: round((w.at - wall0) / 1000), changes: w.changes, flushAfterMs: next === undefined ? null : round(next - w.at) };
+      }),
     };
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
@@ -393,5 +506,6 @@ export function describeReport(r: FaultRunReport): string {
     `down (s after start): ${r.downtimes.map((d) => `${d.target} ${d.fromS}-${d.toS}`).join(', ')}`,
     r.latency ? `commit -> marker latency: p50 ${round(r.latency.p50)} ms, p99 ${round(r.latency.p99)} ms, max ${round(r.latency.max)} ms` : 'no landing observed',
     `readers: ${r.reads} reads, ${r.readErrors} errors (Redis down), ${r.fills} fills, fills rejected by the fence: ${JSON.stringify(r.fillsRejected)}; quiescence took ${round(r.quiescenceS)} s; observer reconnects ${r.observerReconnects}`,
+    `table-wide (s after start: flush seen after ms): ${r.tableWide.map((w) => `${w.kind} ${w.atS}s (${w.changes} ${w.kind === 'truncate' ? 'rows re-inserted' : 'changes without a slot'}): ${w.flushAfterMs ?? 'not seen'}`).join(', ') || 'none'}; writes/loads that found no row: ${r.missedWrites}/${r.missedLoads}`,
   ].join('\n');
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { countByTarget, faultSchedule, seededRandom, type Fault } from './schedule.js';
+import { countByTarget, FAULT_RESOURCE, faultSchedule, seededRandom, type Fault } from './schedule.js';
 
 test('seededRandom is reproducible and spread over [0, 1)', () => {
   const a = seededRandom(42);
@@ -31,9 +31,14 @@ test('faults stay inside the window, in order, and never hit a target that is st
       assert.ok(f.atMs > last, 'ordered by start');
       last = f.atMs;
       assert.ok(f.atMs + f.downMs <= options.durationMs, 'restarted before the end');
+      const resource = FAULT_RESOURCE[f.target];
+      if (resource === null) {
+        assert.equal(f.downMs, 0, 'a TRUNCATE takes nothing down');
+        continue;
+      }
       assert.ok(f.downMs >= 500 && f.downMs <= 8_000);
-      assert.ok((downUntil.get(f.target) ?? 0) <= f.atMs, `${f.target} killed while down (seed ${seed})`);
-      downUntil.set(f.target, f.atMs + f.downMs);
+      assert.ok((downUntil.get(resource) ?? 0) <= f.atMs, `${resource} hit by ${f.target} while down (seed ${seed})`);
+      downUntil.set(resource, f.atMs + f.downMs);
     }
   }
 });

@@ -1,10 +1,25 @@
 /**
- * The fault plan: which process is killed (SIGKILL) when, and how long it stays down.
+ * The fault plan: which process is killed (SIGKILL) when, and how long it stays down; and the two
+ * table-wide invalidations: a TRUNCATE (and re-insert) of the table, and a lost slot (publisher
+ * killed, its replication slot dropped, changes made, publisher started again).
  * Pure and seeded, so a failing run can be replayed exactly with the same FAULTS_SEED.
  */
 
-export type FaultTarget = 'publisher' | 'invalidator' | 'redis' | 'kafka';
-export const FAULT_TARGETS: readonly FaultTarget[] = ['publisher', 'invalidator', 'redis', 'kafka'];
+export type FaultTarget = 'publisher' | 'invalidator' | 'redis' | 'kafka' | 'truncate' | 'lost-slot';
+export const FAULT_TARGETS: readonly FaultTarget[] = ['publisher', 'invalidator', 'redis', 'kafka', 'truncate', 'lost-slot'];
+
+/**
+ * What each fault takes down. A lost slot kills the publisher, so it never overlaps a publisher
+ * kill; a TRUNCATE is one transaction: nothing is down (its downMs is 0).
+ */
+export const FAULT_RESOURCE: Readonly<Record<FaultTarget, string | null>> = {
+  publisher: 'publisher',
+  'lost-slot': 'publisher',
+  invalidator: 'invalidator',
+  redis: 'redis',
+  kafka: 'kafka',
+  truncate: null,
+};
 
 export interface Fault {
   /** Milliseconds after the workload started. */
@@ -43,7 +58,8 @@ function uniform(random: () => number, [min, max]: readonly [number, number]): n
 
 /**
  * Faults in start order. Different targets may be down at the same time (Kafka down while the
- * publisher restarts is the interesting case); one target is never killed while it is still down.
+ * publisher restarts is the interesting case); one target (FAULT_RESOURCE) is never killed while
+ * it is still down.
  */
 export function faultSchedule(options: ScheduleOptions): Fault[] {
   const targets = options.targets ?? FAULT_TARGETS;
@@ -54,22 +70,25 @@ export function faultSchedule(options: ScheduleOptions): Fault[] {
   }
   if (gapMs[1] === 0) throw new RangeError('gapMs max must be positive, or the schedule never advances');
   const random = seededRandom(options.seed);
-  const upAgainAt = new Map<FaultTarget, number>();
+  const upAgainAt = new Map<string, number>();
   const faults: Fault[] = [];
   for (let at = uniform(random, gapMs); at < durationMs; at += Math.max(1, uniform(random, gapMs))) {
-    const available = targets.filter((t) => (upAgainAt.get(t) ?? 0) <= at);
+    const available = targets.filter((t) => (upAgainAt.get(FAULT_RESOURCE[t] ?? '') ?? 0) <= at);
     const target = available[Math.floor(random() * available.length)];
-    const down = uniform(random, downMs);
-    if (target === undefined || at + down > durationMs) continue;
+    const drawn = uniform(random, downMs);
+    if (target === undefined) continue;
+    const resource = FAULT_RESOURCE[target];
+    const down = resource === null ? 0 : drawn;
+    if (at + down > durationMs) continue;
     faults.push({ atMs: at, target, downMs: down });
-    upAgainAt.set(target, at + down);
+    if (resource !== null) upAgainAt.set(resource, at + down);
   }
   return faults;
 }
 
 /** How many faults hit each target, for the report. */
 export function countByTarget(faults: readonly Fault[]): Record<FaultTarget, number> {
-  const counts: Record<FaultTarget, number> = { publisher: 0, invalidator: 0, redis: 0, kafka: 0 };
+  const counts = Object.fromEntries(FAULT_TARGETS.map((t) => [t, 0])) as Record<FaultTarget, number>;
   for (const f of faults) counts[f.target] += 1;
   return counts;
 }
