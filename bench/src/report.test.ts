@@ -42,3 +42,19 @@ test('a run without a 1k step says so instead of inventing a verdict', () => {
   assert.match(md, /p99 ≤ 25 ms at 1k txn\/s \| not run \|/);
   assert.doesNotMatch(md, /CPU profile/);
 });
+
+test('truncate-1m: one row per path, p50 / max, and the 1 s target judged on the registry path', () => {
+  const v = (path: 'registry' | 'scan', gone: number) => ({
+    path,
+    runs: [{ truncateToAllGoneMs: gone, nextChangeMs: 20, baselineChangeMs: 18 }],
+    truncateToAllGone: { p50: gone, max: gone },
+    nextChange: { p50: 20, max: 20 },
+    baselineChange: { p50: 18, max: 18 },
+  });
+  const md = markdownReport({ ...results, truncate1m: { startedAt: 'x', unrelatedKeys: 1_000_000, tableKeys: 1000, observedBy: 'del notifications', variants: [v('registry', 40), v('scan', 3800)] } });
+  assert.match(md, /TRUNCATE with 1,000,000 unrelated keys/);
+  assert.match(md, /\| shapes [^|]+ \| 1 \| 40 \/ 40 \| 20 \/ 20 \| 18 \/ 18 \|/);
+  assert.match(md, /\| old SCAN path[^|]+ \| 1 \| 3,800 \/ 3,800 \|/);
+  assert.match(md, /within 1,000 ms: met \(max 40 ms\)/);
+  assert.doesNotMatch(markdownReport(results), /TRUNCATE with/);
+});

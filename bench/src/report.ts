@@ -1,9 +1,10 @@
 /** bench/results/latest.md and the README table: the results as markdown. Pure. */
 import type { BenchResults } from './results.js';
+import type { Truncate1mResults } from './truncate-1m.js';
 import { round } from './stats.js';
 
 /** DESIGN.md targets on a 2-core machine. */
-export const TARGETS = { p50At1kMs: 5, p99At1kMs: 25, changesPerSec: 30_000, rssMiB: 150 } as const;
+export const TARGETS = { p50At1kMs: 5, p99At1kMs: 25, changesPerSec: 30_000, rssMiB: 150, truncateGoneMs: 1_000 } as const;
 
 function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   const line = (cells: readonly (string | number)[]) => `| ${cells.map(String).join(' | ')} |`;
@@ -75,9 +76,33 @@ export function markdownReport(r: BenchResults): string {
       ],
     ),
   ];
+  if (r.truncate1m) parts.push('', truncateReport(r.truncate1m).trimEnd());
   for (const p of r.profiles) {
     parts.push('', `**CPU profile: ${p.process}, ${p.phase}** (top self-time frames)`, '');
     parts.push(table(['self %', 'function', 'where'], p.top.map((f) => [n(f.selfPercent), `\`${f.functionName}\``, f.location])));
   }
   return `${parts.join('\n')}\n`;
+}
+
+/** The truncate-1m scenario: one row per invalidation path, p50 / max over the repetitions. */
+export function truncateReport(t: Truncate1mResults): string {
+  const pm = (x: { p50: number; max: number }) => `${n(x.p50)} / ${n(x.max)}`;
+  const label = { registry: 'shapes (fills through createCache + registry; flush.lua, then the cleaner)', scan: 'old SCAN path, for comparison (plain SET keys, invalidate.scanUnregistered: true)' } as const;
+  const registry = t.variants.find((v) => v.path === 'registry');
+  return [
+    `**TRUNCATE with ${n(t.unrelatedKeys)} unrelated keys in Redis** (truncate-1m, measured ${t.startedAt}; ms, p50 / max over the runs; ` +
+      `from the commit to the key's deletion, seen by ${t.observedBy})`,
+    '',
+    table(
+      ['path', 'runs', `TRUNCATE a → all ${n(t.tableKeys)} keys of a gone`, 'change to b committed right after → its key gone', 'same change to b, no TRUNCATE before'],
+      t.variants.map((v) => [label[v.path], v.runs.length, pm(v.truncateToAllGone), pm(v.nextChange), pm(v.baselineChange)]),
+    ),
+    ...(registry
+      ? [
+          '',
+          `Target (issue #10): a's keys gone within ${n(TARGETS.truncateGoneMs)} ms: ${verdict(registry.truncateToAllGone.max <= TARGETS.truncateGoneMs)} (max ${n(registry.truncateToAllGone.max)} ms); ` +
+            `b not delayed: right after the TRUNCATE p50 ${n(registry.nextChange.p50)} ms against ${n(registry.baselineChange.p50)} ms without it.`,
+        ]
+      : []),
+  ].join('\n') + '\n';
 }

@@ -1,4 +1,5 @@
 /** The shape of bench/results/latest.json: what one `npm run bench` measured. */
+import type { Truncate1mResults } from './truncate-1m.js';
 
 export interface LatencyStep {
   /** Single-row transactions per second the load generator aimed at. */
@@ -96,4 +97,6 @@ export interface BenchResults {
   /** evictd's throughput over each raw limit. */
   ratios: Record<keyof RawLimits, number>;
   profiles: { process: string; phase: string; top: ProfileFrame[] }[];
+  /** Scenario truncate-1m (may come from a later run than the rest: see its startedAt). */
+  truncate1m?: Truncate1mResults;
 }

@@ -6,7 +6,11 @@
  * BENCH_BACKLOG=1000000, BENCH_RUNTIME=dist|tsx (default dist, built first), BENCH_PROFILE=0 (no CPU profile),
  * BENCH_EVICTD_NODE_OPTIONS (NODE_OPTIONS of the evictd processes only, e.g. --max-old-space-size=128),
  * BENCH_MAX_IN_FLIGHT_BYTES (the publisher's publish.maxInFlightBytes; default: evictd's),
- * BENCH_RESULTS_DIR (where the outputs go; default bench/results, which also updates the README).
+ * BENCH_RESULTS_DIR (where the outputs go; default bench/results, which also updates the README),
+ * BENCH_SCENARIOS=pipeline,truncate-1m (which to run; default both: `pipeline` is latency,
+ * throughput, backlog and raw limits; `truncate-1m` is the TRUNCATE with 1M unrelated keys, and run
+ * alone it joins the last latest.json), BENCH_TRUNCATE_REPEATS (default 5, quick 3),
+ * BENCH_TRUNCATE_SCAN_REPEATS (the old SCAN path for comparison; default 2, 0 skips it).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -23,13 +27,15 @@ import { watchProcess } from './proc.js';
 import { createRawSlot, dropRawSlot, kafkaRates, pgDecodeSeconds, redisUnlinkRate } from './probes.js';
 import { topFrames, type CpuProfile } from './profile.js';
 import { bucketQuantile, histogramDelta, parseGauge, parseHistogram, scrape } from './metrics.js';
-import { markdownReport, TARGETS } from './report.js';
+import { markdownReport, TARGETS, truncateReport } from './report.js';
 import type { BenchResults, LatencyStep, ProcessUsage, StageTimes, ThroughputRun } from './results.js';
 import { round, summarize } from './stats.js';
 import { benchTable, bulkUpdates, createTable, pacedUpdates, wallNow } from './workload.js';
 import { updateReadme } from './readme.js';
+import { runTruncate1m } from './truncate-1m.js';
 
 const env = process.env;
+const SCENARIOS = ['pipeline', 'truncate-1m'] as const;
 const quick = env.BENCH_QUICK === '1';
 const settings = {
   loads: (env.BENCH_LOADS ?? '100,1000,5000').split(',').map(Number),
@@ -42,8 +48,14 @@ const settings = {
   profile: env.BENCH_PROFILE !== '0',
   evictdNodeOptions: env.BENCH_EVICTD_NODE_OPTIONS ?? '',
   maxInFlightBytes: env.BENCH_MAX_IN_FLIGHT_BYTES === undefined ? undefined : Number(env.BENCH_MAX_IN_FLIGHT_BYTES),
+  scenarios: (env.BENCH_SCENARIOS ?? SCENARIOS.join(',')).split(',').map((s) => s.trim()),
+  truncateRepeats: Number(env.BENCH_TRUNCATE_REPEATS ?? (quick ? 3 : 5)),
 };
-for (const [name, value] of Object.entries(settings)) {
+const truncateScanRepeats = Number(env.BENCH_TRUNCATE_SCAN_REPEATS ?? 2);
+if (!(Number.isInteger(truncateScanRepeats) && truncateScanRepeats >= 0)) throw new RangeError(`BENCH_TRUNCATE_SCAN_REPEATS must be an integer >= 0, got ${truncateScanRepeats}`);
+const unknown = settings.scenarios.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
+if (unknown.length || settings.scenarios.length === 0) throw new RangeError(`BENCH_SCENARIOS: unknown ${unknown.join(', ') || '(empty)'}; choose from ${SCENARIOS.join(', ')}`);
+for (const [name, value] of Object.entries({ ...settings, scenarios: [] })) {
   const bad = Array.isArray(value) ? value.some((v) => !(v > 0)) : typeof value === 'number' && !(value > 0);
   if (bad) throw new RangeError(`bench setting ${name} must be positive, got ${String(value)} (check the BENCH_* variables)`);
 }
@@ -168,171 +180,198 @@ async function main(): Promise<void> {
   const processes: EvictdProcess[] = [];
   const stopAll = () => Promise.all(processes.map((p) => p.stop()));
   try {
-    const latencyIds = settings.loads.reduce((n, rate) => n + rate * settings.stepSeconds, 0) + 200;
-    const rows = Math.max(settings.backlogChanges, latencyIds + settings.throughputChanges);
-    log(`filling ${table.name} with ${rows} rows`);
-    await createTable(pool, table, rows);
+    let results: BenchResults | undefined;
+    if (settings.scenarios.includes('pipeline')) {
+      const latencyIds = settings.loads.reduce((n, rate) => n + rate * settings.stepSeconds, 0) + 200;
+      const rows = Math.max(settings.backlogChanges, latencyIds + settings.throughputChanges);
+      log(`filling ${table.name} with ${rows} rows`);
+      await createTable(pool, table, rows);
 
-    const config = async () =>
-      pipelineConfig({
-        env: stack.env,
-        name: NAME,
-        tables: { [table.name]: { keys: [`${KEY_PREFIX}{id}`] } },
-        httpPort: await freePort(),
-        ...(settings.maxInFlightBytes ? { publish: { maxInFlightBytes: settings.maxInFlightBytes } } : {}),
+      const config = async () =>
+        pipelineConfig({
+          env: stack.env,
+          name: NAME,
+          tables: { [table.name]: { keys: [`${KEY_PREFIX}{id}`] } },
+          httpPort: await freePort(),
+          ...(settings.maxInFlightBytes ? { publish: { maxInFlightBytes: settings.maxInFlightBytes } } : {}),
+        });
+      const childEnv = settings.evictdNodeOptions ? { NODE_OPTIONS: settings.evictdNodeOptions } : {};
+      const publisher = evictdProcess({ command: 'publish', config: await config(), dir: work, runtime, cpuProfile: settings.profile, env: childEnv });
+      const invalidator = evictdProcess({ command: 'invalidate', config: await config(), dir: work, runtime, cpuProfile: settings.profile, env: childEnv });
+      processes.push(publisher, invalidator);
+      log(`starting evictd publish and invalidate (${runtime})`);
+      await publisher.start();
+      await invalidator.start();
+
+      // One sink at a time receives the deletion notifications of the bench keys.
+      let sink: (key: string, atMs: number) => void = () => undefined;
+      const observer = observeKeyspace({ redisUrl: stack.env.REDIS_URL, events: ['del'], onKey: (key, at) => key.startsWith(KEY_PREFIX) && sink(key, at) });
+      await observer.ready;
+
+      let nextId = 1;
+      const landings = new LandingLog();
+      sink = (key, at) => landings.record(key, at);
+      log('warm-up: 200 transactions at 100/s, until every deletion is seen');
+      const warm = range(nextId, 200);
+      nextId += warm.length;
+      await setKeys(redis, warm);
+      await pacedUpdates(pool, table, warm, 100, 2);
+      await waitUntil('the warm-up deletions (is evictd consuming?)', () => landings.count >= warm.length, 120_000);
+
+      const processUsage: ProcessUsage[] = [];
+      const latency: LatencyStep[] = [];
+      for (const rate of settings.loads) {
+        const ids = range(nextId, rate * settings.stepSeconds);
+        nextId += ids.length;
+        await setKeys(redis, ids);
+        landings.clear();
+        log(`latency at ${rate} txn/s for ${settings.stepSeconds} s`);
+        const done = watchPhase(`latency ${rate}/s`, processes);
+        const stages = await stagesSince(publisher, invalidator);
+        const run = await pacedUpdates(pool, table, ids, rate, Math.min(16, Math.max(2, Math.ceil(rate / 500))));
+        await waitUntil(`deletions at ${rate}/s`, () => landings.count >= ids.length, 15_000).catch((err: Error) => log(err.message));
+        processUsage.push(...done());
+        const stageTimes = await stages();
+        const match = matchLandings(run.commits, landings.map);
+        const s = summarize(match.latencies);
+        latency.push({ offeredPerSec: rate, achievedPerSec: round(run.achievedPerSec), commits: ids.length, unobserved: match.unmatched, p50: s.p50, p95: s.p95, p99: s.p99, max: s.max, mean: s.mean, ...(stageTimes ? { stages: stageTimes } : {}) });
+        log(`  p50 ${round(s.p50)} ms, p99 ${round(s.p99)} ms, max ${round(s.max)} ms, achieved ${round(run.achievedPerSec)}/s, unobserved ${match.unmatched}`);
+      }
+
+      // Sustained throughput: bulk writers (100-row transactions) run while evictd keeps up.
+      const tIds = range(nextId, settings.throughputChanges);
+      nextId += tIds.length;
+      await setKeys(redis, tIds);
+      let count = 0;
+      let last = 0;
+      sink = (_key, at) => {
+        count += 1;
+        last = at;
+      };
+      log(`throughput: ${tIds.length} row changes in 100-row transactions, written as fast as Postgres takes them`);
+      const tDone = watchPhase('throughput', processes);
+      const t0 = wallNow();
+      const written = await bulkUpdates(pool, table, tIds[0]!, tIds[tIds.length - 1]!, 100, 2);
+      await waitUntil('throughput deletions', () => count >= tIds.length, 300_000);
+      processUsage.push(...tDone());
+      const throughput: ThroughputRun = { changes: tIds.length, seconds: (last - t0) / 1000, perSec: tIds.length / ((last - t0) / 1000) };
+      log(`  ${round(throughput.perSec)} changes/s end to end (writers alone: ${round(tIds.length / written.seconds)}/s)`);
+
+      // Backlog: evictd down while 1M changes are committed; Postgres's own decoding of the same WAL first.
+      log(`backlog: stopping evictd, committing ${settings.backlogChanges} changes (10k-row transactions)`);
+      await stopAll();
+      const rawSlot = `${NAME}_raw`;
+      await dropRawSlot(pool, rawSlot);
+      await createRawSlot(pool, rawSlot);
+      const bIds = range(1, settings.backlogChanges);
+      await bulkUpdates(pool, table, 1, settings.backlogChanges, 10_000, 2);
+      const { rows: lsnRows } = await pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+      log('raw: pg_recvlogical (pgoutput) of the same WAL to /dev/null');
+      const decodeSeconds = await pgDecodeSeconds(stack.env.DATABASE_URL, rawSlot, NAME, lsnRows[0]!.lsn);
+      await dropRawSlot(pool, rawSlot);
+      const pgDecodeRowsPerSec = settings.backlogChanges / decodeSeconds;
+      log(`  ${round(pgDecodeRowsPerSec)} rows/s`);
+      await setKeys(redis, bIds);
+      count = 0;
+      let first = 0;
+      sink = (_key, at) => {
+        if (count === 0) first = at;
+        count += 1;
+        last = at;
+      };
+      log('backlog: starting evictd, timing the drain');
+      const b0 = wallNow();
+      await publisher.start();
+      await invalidator.start();
+      const bDone = watchPhase('backlog drain', processes);
+      await waitUntil('the backlog to drain', () => count >= bIds.length, 900_000);
+      processUsage.push(...bDone());
+      const batches = parseHistogram(await scrape(publisher.metricsUrl).catch(() => ''), 'evictd_publish_batch_events');
+      const backlog = {
+        changes: bIds.length,
+        seconds: (last - b0) / 1000,
+        startupSeconds: (first - b0) / 1000,
+        perSec: bIds.length / ((last - first) / 1000),
+        ...(batches?.count ? { publishBatches: { count: batches.count, meanEvents: batches.sum / batches.count, perSec: batches.count / ((last - first) / 1000) } } : {}),
+      };
+      log(`  drained in ${round(backlog.seconds)} s (${round(backlog.perSec)}/s after the first deletion at ${round(backlog.startupSeconds)} s)`);
+      await stopAll();
+      await observer.close();
+
+      log('raw: Redis pipelined UNLINK, kafkajs produce and consume');
+      const redisUnlinkPerSec = await redisUnlinkRate(redis, settings.rawRedisKeys);
+      const kafka = await kafkaRates(stack.env.KAFKA_BROKERS.split(','), `${NAME}.raw`, settings.rawKafkaMessages, sampleEventBytes());
+      const raw = { pgDecodeRowsPerSec, redisUnlinkPerSec, kafkaProducePerSec: kafka.producePerSec, kafkaConsumePerSec: kafka.consumePerSec };
+      const rtt = summarize(kafka.sendRttMs);
+      const rawLatency = { kafkaSendRttP50Ms: rtt.p50, kafkaSendRttP99Ms: rtt.p99 };
+      const capacity = Math.max(throughput.perSec, backlog.perSec);
+      const ratios = {
+        pgDecodeRowsPerSec: capacity / raw.pgDecodeRowsPerSec,
+        redisUnlinkPerSec: capacity / raw.redisUnlinkPerSec,
+        kafkaProducePerSec: capacity / raw.kafkaProducePerSec,
+        kafkaConsumePerSec: capacity / raw.kafkaConsumePerSec,
+      };
+
+      const profiles = processes.flatMap((p) => {
+        const profile = newestProfile(p.profileDir);
+        return profile ? [{ process: `evictd ${p.command}`, phase: 'backlog drain (whole process life)', top: topFrames(profile, 12) }] : [];
       });
-    const childEnv = settings.evictdNodeOptions ? { NODE_OPTIONS: settings.evictdNodeOptions } : {};
-    const publisher = evictdProcess({ command: 'publish', config: await config(), dir: work, runtime, cpuProfile: settings.profile, env: childEnv });
-    const invalidator = evictdProcess({ command: 'invalidate', config: await config(), dir: work, runtime, cpuProfile: settings.profile, env: childEnv });
-    processes.push(publisher, invalidator);
-    log(`starting evictd publish and invalidate (${runtime})`);
-    await publisher.start();
-    await invalidator.start();
 
-    // One sink at a time receives the deletion notifications of the bench keys.
-    let sink: (key: string, atMs: number) => void = () => undefined;
-    const observer = observeKeyspace({ redisUrl: stack.env.REDIS_URL, events: ['del'], onKey: (key, at) => key.startsWith(KEY_PREFIX) && sink(key, at) });
-    await observer.ready;
-
-    let nextId = 1;
-    const landings = new LandingLog();
-    sink = (key, at) => landings.record(key, at);
-    log('warm-up: 200 transactions at 100/s, until every deletion is seen');
-    const warm = range(nextId, 200);
-    nextId += warm.length;
-    await setKeys(redis, warm);
-    await pacedUpdates(pool, table, warm, 100, 2);
-    await waitUntil('the warm-up deletions (is evictd consuming?)', () => landings.count >= warm.length, 120_000);
-
-    const processUsage: ProcessUsage[] = [];
-    const latency: LatencyStep[] = [];
-    for (const rate of settings.loads) {
-      const ids = range(nextId, rate * settings.stepSeconds);
-      nextId += ids.length;
-      await setKeys(redis, ids);
-      landings.clear();
-      log(`latency at ${rate} txn/s for ${settings.stepSeconds} s`);
-      const done = watchPhase(`latency ${rate}/s`, processes);
-      const stages = await stagesSince(publisher, invalidator);
-      const run = await pacedUpdates(pool, table, ids, rate, Math.min(16, Math.max(2, Math.ceil(rate / 500))));
-      await waitUntil(`deletions at ${rate}/s`, () => landings.count >= ids.length, 15_000).catch((err: Error) => log(err.message));
-      processUsage.push(...done());
-      const stageTimes = await stages();
-      const match = matchLandings(run.commits, landings.map);
-      const s = summarize(match.latencies);
-      latency.push({ offeredPerSec: rate, achievedPerSec: round(run.achievedPerSec), commits: ids.length, unobserved: match.unmatched, p50: s.p50, p95: s.p95, p99: s.p99, max: s.max, mean: s.mean, ...(stageTimes ? { stages: stageTimes } : {}) });
-      log(`  p50 ${round(s.p50)} ms, p99 ${round(s.p99)} ms, max ${round(s.max)} ms, achieved ${round(run.achievedPerSec)}/s, unobserved ${match.unmatched}`);
+      results = {
+        startedAt: startedAt.toISOString(),
+        durationSeconds: (Date.now() - startedAt.getTime()) / 1000,
+        environment: {
+          node: process.version,
+          cpus: cpus().length,
+          cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+          loadAverage: { before: round(loadBefore), after: round(loadavg()[0]!) },
+          evictdRuntime: runtime,
+          evictdNodeOptions: settings.evictdNodeOptions,
+          ...(settings.maxInFlightBytes ? { maxInFlightBytes: settings.maxInFlightBytes } : {}),
+          quick,
+        },
+        latency,
+        throughput,
+        backlog,
+        processes: processUsage,
+        raw,
+        rawLatency,
+        ratios,
+        profiles,
+      };
     }
-
-    // Sustained throughput: bulk writers (100-row transactions) run while evictd keeps up.
-    const tIds = range(nextId, settings.throughputChanges);
-    nextId += tIds.length;
-    await setKeys(redis, tIds);
-    let count = 0;
-    let last = 0;
-    sink = (_key, at) => {
-      count += 1;
-      last = at;
-    };
-    log(`throughput: ${tIds.length} row changes in 100-row transactions, written as fast as Postgres takes them`);
-    const tDone = watchPhase('throughput', processes);
-    const t0 = wallNow();
-    const written = await bulkUpdates(pool, table, tIds[0]!, tIds[tIds.length - 1]!, 100, 2);
-    await waitUntil('throughput deletions', () => count >= tIds.length, 300_000);
-    processUsage.push(...tDone());
-    const throughput: ThroughputRun = { changes: tIds.length, seconds: (last - t0) / 1000, perSec: tIds.length / ((last - t0) / 1000) };
-    log(`  ${round(throughput.perSec)} changes/s end to end (writers alone: ${round(tIds.length / written.seconds)}/s)`);
-
-    // Backlog: evictd down while 1M changes are committed; Postgres's own decoding of the same WAL first.
-    log(`backlog: stopping evictd, committing ${settings.backlogChanges} changes (10k-row transactions)`);
-    await stopAll();
-    const rawSlot = `${NAME}_raw`;
-    await dropRawSlot(pool, rawSlot);
-    await createRawSlot(pool, rawSlot);
-    const bIds = range(1, settings.backlogChanges);
-    await bulkUpdates(pool, table, 1, settings.backlogChanges, 10_000, 2);
-    const { rows: lsnRows } = await pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
-    log('raw: pg_recvlogical (pgoutput) of the same WAL to /dev/null');
-    const decodeSeconds = await pgDecodeSeconds(stack.env.DATABASE_URL, rawSlot, NAME, lsnRows[0]!.lsn);
-    await dropRawSlot(pool, rawSlot);
-    const pgDecodeRowsPerSec = settings.backlogChanges / decodeSeconds;
-    log(`  ${round(pgDecodeRowsPerSec)} rows/s`);
-    await setKeys(redis, bIds);
-    count = 0;
-    let first = 0;
-    sink = (_key, at) => {
-      if (count === 0) first = at;
-      count += 1;
-      last = at;
-    };
-    log('backlog: starting evictd, timing the drain');
-    const b0 = wallNow();
-    await publisher.start();
-    await invalidator.start();
-    const bDone = watchPhase('backlog drain', processes);
-    await waitUntil('the backlog to drain', () => count >= bIds.length, 900_000);
-    processUsage.push(...bDone());
-    const batches = parseHistogram(await scrape(publisher.metricsUrl).catch(() => ''), 'evictd_publish_batch_events');
-    const backlog = {
-      changes: bIds.length,
-      seconds: (last - b0) / 1000,
-      startupSeconds: (first - b0) / 1000,
-      perSec: bIds.length / ((last - first) / 1000),
-      ...(batches?.count ? { publishBatches: { count: batches.count, meanEvents: batches.sum / batches.count, perSec: batches.count / ((last - first) / 1000) } } : {}),
-    };
-    log(`  drained in ${round(backlog.seconds)} s (${round(backlog.perSec)}/s after the first deletion at ${round(backlog.startupSeconds)} s)`);
-    await stopAll();
-    await observer.close();
-
-    log('raw: Redis pipelined UNLINK, kafkajs produce and consume');
-    const redisUnlinkPerSec = await redisUnlinkRate(redis, settings.rawRedisKeys);
-    const kafka = await kafkaRates(stack.env.KAFKA_BROKERS.split(','), `${NAME}.raw`, settings.rawKafkaMessages, sampleEventBytes());
-    const raw = { pgDecodeRowsPerSec, redisUnlinkPerSec, kafkaProducePerSec: kafka.producePerSec, kafkaConsumePerSec: kafka.consumePerSec };
-    const rtt = summarize(kafka.sendRttMs);
-    const rawLatency = { kafkaSendRttP50Ms: rtt.p50, kafkaSendRttP99Ms: rtt.p99 };
-    const capacity = Math.max(throughput.perSec, backlog.perSec);
-    const ratios = {
-      pgDecodeRowsPerSec: capacity / raw.pgDecodeRowsPerSec,
-      redisUnlinkPerSec: capacity / raw.redisUnlinkPerSec,
-      kafkaProducePerSec: capacity / raw.kafkaProducePerSec,
-      kafkaConsumePerSec: capacity / raw.kafkaConsumePerSec,
-    };
-
-    const profiles = processes.flatMap((p) => {
-      const profile = newestProfile(p.profileDir);
-      return profile ? [{ process: `evictd ${p.command}`, phase: 'backlog drain (whole process life)', top: topFrames(profile, 12) }] : [];
-    });
-
-    const results: BenchResults = {
-      startedAt: startedAt.toISOString(),
-      durationSeconds: (Date.now() - startedAt.getTime()) / 1000,
-      environment: {
-        node: process.version,
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
-        loadAverage: { before: round(loadBefore), after: round(loadavg()[0]!) },
-        evictdRuntime: runtime,
-        evictdNodeOptions: settings.evictdNodeOptions,
-        ...(settings.maxInFlightBytes ? { maxInFlightBytes: settings.maxInFlightBytes } : {}),
-        quick,
-      },
-      latency,
-      throughput,
-      backlog,
-      processes: processUsage,
-      raw,
-      rawLatency,
-      ratios,
-      profiles,
-    };
+    if (settings.scenarios.includes('truncate-1m')) {
+      const truncate1m = await runTruncate1m({
+        env: stack.env,
+        pool,
+        dir: work,
+        runtime,
+        repeats: settings.truncateRepeats,
+        scanRepeats: truncateScanRepeats,
+        log,
+      });
+      mkdirSync(RESULTS, { recursive: true });
+      writeFileSync(join(RESULTS, 'truncate-1m.json'), `${JSON.stringify(truncate1m, null, 2)}\n`);
+      writeFileSync(join(RESULTS, 'truncate-1m.md'), truncateReport(truncate1m));
+      // Run alone, it joins the last full run's results, so the README table keeps both.
+      const previous = join(RESULTS, 'latest.json');
+      results ??= existsSync(previous) ? (JSON.parse(readFileSync(previous, 'utf8')) as BenchResults) : undefined;
+      if (results) results.truncate1m = truncate1m;
+    }
+    if (!results) {
+      log(`wrote ${RESULTS}/truncate-1m.json and truncate-1m.md (no latest.json to join them to)`);
+      return;
+    }
     mkdirSync(RESULTS, { recursive: true });
     writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
     const md = markdownReport(results);
     writeFileSync(join(RESULTS, 'latest.md'), md);
-    writeFileSync(join(RESULTS, 'latency.svg'), latencyChart(latency, `evictd commit → Redis deletion (${cpus().length} cores, ${new Date().toISOString().slice(0, 10)})`, TARGETS.p99At1kMs));
+    if (settings.scenarios.includes('pipeline')) {
+      writeFileSync(join(RESULTS, 'latency.svg'), latencyChart(results.latency, `evictd commit → Redis deletion (${cpus().length} cores, ${new Date().toISOString().slice(0, 10)})`, TARGETS.p99At1kMs));
+    }
     const readme = join(REPO_ROOT, 'README.md');
     if (RESULTS === DEFAULT_RESULTS && existsSync(readme)) writeFileSync(readme, updateReadme(readFileSync(readme, 'utf8'), md));
-    log(`wrote ${RESULTS}/latest.json, latest.md, latency.svg\n\n${md}`);
+    log(`wrote ${RESULTS}/latest.json, latest.md${settings.scenarios.includes('pipeline') ? ', latency.svg' : ''}\n\n${md}`);
   } finally {
     await Promise.allSettled(processes.map((p) => p.kill()));
     await pool.end().catch(() => undefined);
