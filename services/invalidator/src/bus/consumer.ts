@@ -10,6 +10,9 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
 
+/** How long a batch may hold the fetch loop before it is applied beside it (see eachBatch). */
+const HANDOFF_MS = 100;
+
 /** kafkajs protocol error types that mean this member must rejoin the group. */
 const REBALANCING = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR_FOR_GROUP', 'NOT_COORDINATOR']);
 
@@ -84,7 +87,39 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     }
   });
 
+  /** Batches still being applied after their eachBatch returned (their partitions paused). */
+  const offLoop = new Set<Promise<void>>();
+
+  /**
+   * kafkajs fetches again only once every batch of the last fetch was handled, so one slow batch
+   * (a big tag, the opt-in scan) would hold every other partition. A batch that is not done within
+   * HANDOFF_MS goes on outside the fetch loop instead, with its partition paused (its order kept),
+   * and resumes the partition when it is done. Invalidations commute, so nothing else changes.
+   */
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    let done = false;
+    const work = applyBatch(payload).finally(() => {
+      done = true;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, HANDOFF_MS)))]);
+    clearTimeout(timer);
+    if (done) return;
+    const resume = payload.pause();
+    const task: Promise<void> = work
+      .catch((err: unknown) => {
+        // Handler failures are dealt with inside; this is a bug: stop as a crash would.
+        fatal ??= err;
+        void stop();
+      })
+      .finally(() => {
+        offLoop.delete(task);
+        if (!stopController.signal.aborted) resume();
+      });
+    offLoop.add(task);
+  }
+
+  async function applyBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, isRunning, isStale } = payload;
     const { topic, partition } = batch;
     for (let i = 0; i < batch.messages.length; i += maxChunk) {
@@ -150,6 +185,8 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   async function stop(): Promise<void> {
     stopping ??= (async () => {
       stopController.abort();
+      // Batches applied outside the fetch loop finish and commit their current chunk while still a member.
+      await Promise.all(offLoop);
       // Waits for the running eachBatch (which finishes and commits its current chunk), then leaves the group.
       await consumer.disconnect().catch((err: unknown) => logger.warn({ err }, 'consumer disconnect failed'));
       await Promise.all(commits.values());
