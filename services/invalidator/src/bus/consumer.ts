@@ -187,6 +187,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       stopController.abort();
       // Batches applied outside the fetch loop finish and commit their current chunk while still a member.
       await Promise.all(offLoop);
+      await Promise.all(commits.values());
       // Waits for the running eachBatch (which finishes and commits its current chunk), then leaves the group.
       await consumer.disconnect().catch((err: unknown) => logger.warn({ err }, 'consumer disconnect failed'));
       await Promise.all(commits.values());
