@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import pg from 'pg';
 import { freePort } from '@evictd/infra';
-import { stackEnv, uniqueName, waitFor } from '../support/index.js';
+import { dropSlot, stackEnv, uniqueName, waitFor } from '../support/index.js';
 import { runCli, spawnCli, writeTempConfig, type CapturedProcess } from '../support/process.js';
 
 const env = stackEnv();
@@ -161,6 +161,23 @@ test('/healthz answers 503 with the reason while Postgres is unreachable at star
   proc.child.kill('SIGTERM');
   assert.equal(await proc.exited, 0, proc.output());
   assert.match(proc.output(), /stopped before start-up completed/);
+});
+
+test('a role that fails while running exits 1 with a fatal line: the slot dropped under the publisher', async () => {
+  const proc = await startCli('publish', writeTempConfig(yaml()), env);
+  await waitFor(() => {
+    if (proc.gone()) throw new Error(`evictd publish exited: ${proc.output()}`);
+    return proc.output().includes('replication session started');
+  }, { timeoutMs: 90_000, what: 'the publisher to stream', stopOnError: true });
+  // Its walsender is ended, and the slot dropped before the publisher gets it back.
+  await waitFor(async () => {
+    await db.query('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active', [ns]);
+    await dropSlot(db, ns);
+    return true;
+  }, { timeoutMs: 60_000, what: `slot ${ns} dropped` });
+  assert.equal(await proc.exited, 1, proc.output().slice(-3000));
+  assert.match(fatal(proc.output()), new RegExp(`role failed: .*${ns}`));
+  await db.query(`DROP PUBLICATION IF EXISTS ${ns}`);
 });
 
 test('invalidate with Redis unreachable: /healthz 503 with redis.down and a warning; SIGTERM exits 0', async () => {
