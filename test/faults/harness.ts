@@ -117,7 +117,7 @@ export interface FaultRunReport {
 
 export interface TableWideFault {
   kind: 'truncate' | 'lost-slot';
-  /** Seconds after the workload started: the TRUNCATE's commit, or the publisher's restart. */
+  /** Seconds after the workload started: the TRUNCATE's commit, or the slot recreated by the restarted publisher. */
   atS: number;
   /** Rows the TRUNCATE re-inserted, or changes committed while the slot was gone (at least). */
   changes: number;
@@ -239,6 +239,9 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     const tableWide: { kind: TableWideFault['kind']; at: number; changes: number }[] = [];
     /** One transaction: snapshot, TRUNCATE, every row back with version + 1. Writers wait on the lock. */
     const truncate = async () => {
+      // With no slot (a lost-slot fault under way) the TRUNCATE would be one more lost change,
+      // covered by that flush: wait for the slot, so its own event and flush are what is tested.
+      await waitUntil(`slot ${NAME} to exist before the TRUNCATE`, slotExists, 120_000, 50);
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
@@ -257,6 +260,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
         client.release();
       }
     };
+    const slotExists = async () => (await pool.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [NAME])).rowCount === 1;
     const slotActive = async () => {
       const { rows } = await pool.query<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [NAME]);
       return rows[0]?.active === true;
@@ -276,6 +280,8 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
       }
       await sleep(downMs);
       roles.publisher.spawn();
+      // Changes are lost until the restarted publisher has created the slot again (even with Kafka down).
+      await waitUntil(`publisher to recreate slot ${NAME} (log: ${roles.publisher.logFile})`, slotExists, 120_000, 50);
       const restarted = wallNow();
       const unslotted = 3 + commits.filter((c) => c.commitMs >= dropped && c.commitMs <= restarted).length;
       tableWide.push({ kind: 'lost-slot', at: restarted, changes: unslotted });
