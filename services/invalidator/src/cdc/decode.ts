@@ -44,6 +44,8 @@ export interface DecodedEvent {
   /** Primary key columns of the row; null for table-wide events (truncate). */
   key: ChangeKey | null;
   value: ChangeEvent;
+  /** The table's columns as pgoutput described them (for `publish.schemas`); absent on evictd's own flush events. */
+  relation?: Relation;
 }
 
 export interface DecodeOptions {
@@ -137,13 +139,14 @@ export function changeEvents(msg: ChangeMessage, ctx: EventContext): DecodedEven
       table: relation.name,
       key: null,
       value: envelope(OP.TRUNCATE, null, null, relation, ctx),
+      relation,
     }));
   }
   const { relation } = msg;
   const before = msg.tag === 'insert' ? null : rowImage(relation, msg.old ?? msg.key);
   const after = msg.tag === 'delete' ? null : rowImage(relation, msg.new);
   const op: Op = msg.tag === 'insert' ? OP.CREATE : msg.tag === 'update' ? OP.UPDATE : OP.DELETE;
-  return [{ schema: relation.schema, table: relation.name, key: keyOf(relation, after ?? before, ctx.primaryKeys), value: envelope(op, before, after, relation, ctx) }];
+  return [{ schema: relation.schema, table: relation.name, key: keyOf(relation, after ?? before, ctx.primaryKeys), value: envelope(op, before, after, relation, ctx), relation }];
 }
 
 function envelope(op: Op, before: RowImage | null, after: RowImage | null, relation: Relation, ctx: EventContext): ChangeEvent {

@@ -86,10 +86,14 @@ function scalarConverter(typeOid: number): Convert {
  * an underscore prefix is Postgres' naming for array types (e.g. an array of an enum).
  */
 export function convertValue(text: string, typeOid: number, typeName: string | null = null): JsonValue {
-  const element = ARRAYS.get(typeOid);
-  if (element !== undefined) return parseArray(text, scalarConverter(element));
-  if (typeName?.startsWith('_') && text.endsWith('}')) return parseArray(text, asText);
+  const element = arrayElement(typeOid, typeName);
+  if (element !== null && (ARRAYS.has(typeOid) || text.endsWith('}'))) return parseArray(text, scalarConverter(element));
   return scalarConverter(typeOid)(text);
+}
+
+/** The element type of an array column (text, OID 25, for arrays of non-builtin types), or null. */
+export function arrayElement(typeOid: number, typeName: string | null): number | null {
+  return ARRAYS.get(typeOid) ?? (typeName?.startsWith('_') ? 25 : null);
 }
 
 /**

@@ -26,7 +26,7 @@ function harness(limit = Infinity) {
   checkpoint.allow(1n << 40n);
   const sink = { send: (message: OutgoingMessage, tag: EventTag) => sent.push({ message, tag }), get overloaded() { return sent.length >= limit; } };
   const decoder = new TransactionDecoder({ name: 'evictd', db: 'app', primaryKeys: new Map(), now: () => 5 });
-  const pipeline = new Pipeline(decoder, checkpoint, sink, { pause: () => (pauses += 1) }, { topicPrefix: 'evictd', tables: new Set(['public.products']), reply: () => checkpoint.acknowledge() });
+  const pipeline = new Pipeline(decoder, checkpoint, sink, { pause: () => (pauses += 1) }, { topicPrefix: 'evictd', connectSchemas: false, tables: new Set(['public.products']), reply: () => checkpoint.acknowledge() });
   return { sent, acked, checkpoint, pipeline, pauses: () => pauses };
 }
 

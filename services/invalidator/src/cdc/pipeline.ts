@@ -6,6 +6,7 @@
 import type { OutgoingMessage } from '../bus/producer.js';
 import { changeTopic } from '../bus/topics.js';
 import type { Checkpoint, TxnTicket } from './checkpoint.js';
+import { withConnectSchemas } from './connect-schema.js';
 import type { DecodedEvent, PgoutputMessage, TransactionDecoder } from './decode.js';
 import { parseLsn, type Lsn } from './lsn.js';
 import type { ReplicationHandler } from './stream.js';
@@ -27,6 +28,8 @@ export interface FlowControl {
 
 export interface PipelineOptions {
   topicPrefix: string;
+  /** `publish.schemas`: Kafka Connect's {schema, payload} form. */
+  connectSchemas: boolean;
   /** `schema.table` of the published tables; changes of other tables in the publication are skipped. */
   tables: ReadonlySet<string>;
   onSkipped?(table: string): void;
@@ -34,11 +37,16 @@ export interface PipelineOptions {
   reply(): void;
 }
 
-/** Kafka message of an event: JSON key (null for table-wide events, which all go to partition 0 to stay ordered). */
-export function toMessage(topicPrefix: string, event: DecodedEvent): OutgoingMessage {
+/**
+ * Kafka message of an event: JSON key (null for table-wide events, which all go to partition 0 to
+ * stay ordered); with `connectSchemas`, key and value in Kafka Connect's {schema, payload} form.
+ */
+export function toMessage(topicPrefix: string, event: DecodedEvent, connectSchemas = false): OutgoingMessage {
   const topic = changeTopic(topicPrefix, event.schema, event.table);
-  const value = JSON.stringify(event.value);
-  return event.key ? { topic, key: JSON.stringify(event.key), value } : { topic, key: null, value, partition: 0 };
+  const { key, value } = connectSchemas
+    ? withConnectSchemas(topic, event.relation, event.key, event.value)
+    : { key: event.key ? JSON.stringify(event.key) : null, value: JSON.stringify(event.value) };
+  return key !== null ? { topic, key, value } : { topic, key: null, value, partition: 0 };
 }
 
 export class Pipeline implements ReplicationHandler {
@@ -78,7 +86,7 @@ export class Pipeline implements ReplicationHandler {
             continue;
           }
           this.checkpoint.enqueued(txn.ticket);
-          this.sink.send(toMessage(this.options.topicPrefix, event), txn);
+          this.sink.send(toMessage(this.options.topicPrefix, event, this.options.connectSchemas), txn);
         }
         if (this.sink.overloaded && !this.paused) {
           this.paused = true;

@@ -47,6 +47,8 @@ export interface EvictdConfig {
     lingerMs: number;
     maxInFlightBytes: number;
     lostSlot: 'flush' | 'ignore';
+    /** Keys and values in Kafka Connect's {schema, payload} form (JsonConverter schemas.enable=true). */
+    schemas: boolean;
   };
   invalidate: {
     groupId: string;

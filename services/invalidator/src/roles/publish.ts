@@ -199,7 +199,7 @@ class Publisher {
         ts_ms: now,
         flush: { reason: FLUSH_REASON.LOST_SLOT, slot, lastLsn },
       };
-      await this.producer.sendNow(toMessage(this.prefix, { schema, table: name, key: null, value }));
+      await this.producer.sendNow(toMessage(this.prefix, { schema, table: name, key: null, value }, this.config.publish.schemas));
     }
   }
 
@@ -242,6 +242,7 @@ class Publisher {
     const { postgres } = this.config;
     this.pipeline = new Pipeline(decoder, checkpoint, this.producer, { pause: () => this.pause() }, {
       topicPrefix: this.prefix,
+      connectSchemas: this.config.publish.schemas,
       tables: new Set(this.tables),
       reply: () => this.acknowledge(),
     });
