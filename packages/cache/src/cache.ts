@@ -4,8 +4,10 @@ import type { Redis } from 'ioredis';
 import { createRedisLayout, type KeyRegistry, type RedisLayout } from '@evictd/schemas';
 import { codecs, type Codec } from './codec.js';
 import { invalidateKeysAndTags, type InvalidationInput, type InvalidationResult } from './invalidate.js';
+import { CircuitBreaker, DEFAULT_BREAKER_POLICY, validateBreakerPolicy, type BreakerPolicy } from './breaker.js';
+import { L1Tier, type L1Options } from './l1.js';
 import { protocolScripts } from './scripts.js';
-import { CacheCounters, FILL_REJECT_REASONS, type CacheEvent, type CacheStats, type FillRejectReason } from './stats.js';
+import { CacheCounters, FILL_REJECT_REASONS, type CacheEvent, type CacheStats, type DegradeReason, type FillRejectReason } from './stats.js';
 import { DEFAULT_WAIT_POLICY, nextPollDelay, validateWaitPolicy, type WaitPolicy } from './stampede.js';
 
 export interface CacheOptions {
@@ -26,6 +28,16 @@ export interface CacheOptions {
   stampede?: Partial<WaitPolicy>;
   /** Called for every counted event, e.g. to increment prom-client counters. */
   onEvent?: (event: CacheEvent) => void;
+  /**
+   * An in-process L1 tier in front of Redis, kept in step by Redis client-side caching (two
+   * connections of its own, duplicated from `redis`; close() closes them). Off by default.
+   */
+  l1?: L1Options;
+  /**
+   * The circuit breaker in front of Redis: while Redis fails or is slow, calls are answered by
+   * their loader (and L1) without filling. On by default; `false` makes Redis errors reject as before.
+   */
+  breaker?: Partial<BreakerPolicy> | false;
 }
 
 export interface LoadOptions {
@@ -45,8 +57,23 @@ export interface Cache {
   /** Deletes keys and tags and writes markers, exactly as the invalidator does (read-your-writes). */
   invalidate(input: Partial<InvalidationInput>): Promise<InvalidationResult>;
   stats(): CacheStats;
+  /** The L1 tier (inspection, tests), or null without `l1`. */
+  readonly l1: L1View | null;
   readonly layout: RedisLayout;
+  /** Closes the L1 tier's own connections (never the `redis` client passed in). */
+  close(): Promise<void>;
 }
+
+export interface L1View {
+  /** Whether invalidations are being received (L1 stores values only then). */
+  readonly tracking: boolean;
+  /** Resolves once tracking is established; rejects after timeoutMs. */
+  whenTracking(timeoutMs: number): Promise<void>;
+  /** The unexpired entries with their raw (encoded) values, without touching recency. */
+  entries(): Array<[string, Buffer]>;
+}
+
+type RedisOutcome<R> = { ok: true; value: R } | { ok: false; reason: DegradeReason };
 
 export const DEFAULT_TTL_MS = 300_000;
 
@@ -60,6 +87,49 @@ export function createCache(options: CacheOptions): Cache {
   const wait = validateWaitPolicy({ ...DEFAULT_WAIT_POLICY, ...options.stampede });
   const counters = new CacheCounters(options.onEvent);
   const scripts = protocolScripts(redis);
+  const breaker = options.breaker === false
+    ? undefined
+    : new CircuitBreaker(validateBreakerPolicy({ ...DEFAULT_BREAKER_POLICY, ...options.breaker }), (t) => counters.record({ type: 'breaker', ...t }));
+  const l1 = options.l1 ? new L1Tier(redis, options.l1, (e) => counters.record(e)) : undefined;
+
+  /**
+   * One Redis round trip behind the breaker. A connection failure, a timeout or an open breaker
+   * comes back as { ok: false } (the caller degrades to its loader); an error reply from Redis
+   * rejects (Redis is up, the request is wrong). `late` sees the reply of a call that timed out.
+   */
+  async function redisCall<R>(op: () => Promise<R>, late?: (reply: R) => void): Promise<RedisOutcome<R>> {
+    if (!breaker) return { ok: true, value: await op() };
+    const permit = breaker.acquire(Date.now());
+    if (!permit) return { ok: false, reason: 'breaker-open' };
+    const started = performance.now();
+    const pending = op();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, breaker.policy.timeoutMs, 'timeout')));
+    try {
+      const value = await Promise.race([pending, timeout]);
+      if (value === 'timeout') {
+        permit.failed(Date.now());
+        pending.then(late, () => undefined);
+        return { ok: false, reason: 'redis-timeout' };
+      }
+      permit.succeeded(performance.now() - started, Date.now());
+      return { ok: true, value: value as R };
+    } catch (err) {
+      if ((err as Error | undefined)?.name === 'ReplyError') {
+        permit.succeeded(performance.now() - started, Date.now());
+        throw err;
+      }
+      permit.failed(Date.now());
+      return { ok: false, reason: 'redis-error' };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function degrade<T>(loader: Loader<T>, reason: DegradeReason): Promise<T> {
+    counters.record({ type: 'degraded', reason });
+    return loader();
+  }
 
   async function getOrLoad<T>(key: string, loader: Loader<T>, opts: LoadOptions & { codec?: Codec<T> } = {}): Promise<T> {
     checkKey(key);
@@ -67,7 +137,14 @@ export function createCache(options: CacheOptions): Cache {
     const ttlMs = checkTtl(opts.ttlMs ?? defaultTtlMs, 'ttlMs');
     const tags = checkTags(opts.tags ?? []);
 
-    const cached = await redis.getBuffer(key);
+    if (l1) {
+      const held = l1.get(key);
+      if (held) return hit(key, held, codec, 'l1-hit');
+    }
+    // With L1 the read goes through its tracked connection: only such reads may enter L1.
+    const read = await redisCall(() => (l1 ? l1.read(key) : redis.getBuffer(key)));
+    if (!read.ok) return degrade(loader, read.reason);
+    const cached = read.value;
     if (cached !== null) return hit(key, cached, codec);
 
     const leaseKey = layout.leaseKey(key);
@@ -75,7 +152,15 @@ export function createCache(options: CacheOptions): Cache {
     const deadline = Date.now() + wait.waitMs;
     let delay = 0;
     for (;;) {
-      const [kind, payload] = await scripts.lease(key, leaseKey, token, layout.leaseTtlMs);
+      const leased = await redisCall(
+        () => scripts.lease(key, leaseKey, token, layout.leaseTtlMs),
+        // Taken after this caller gave up: free it at once rather than after leaseTtlMs.
+        ([kind, payload]) => {
+          if (kind?.toString() === 'lease' && payload) scripts.release(leaseKey, payload.toString()).catch(() => undefined);
+        },
+      );
+      if (!leased.ok) return degrade(loader, leased.reason);
+      const [kind, payload] = leased.value;
       const outcome = kind?.toString();
       if (outcome === 'hit' && payload) return hit(key, payload, codec);
       if (outcome === 'lease' && payload) return loadAndFill(key, loader, codec, ttlMs, tags, payload.toString());
@@ -93,14 +178,14 @@ export function createCache(options: CacheOptions): Cache {
     }
   }
 
-  function hit<T>(key: string, raw: Buffer, codec: Codec<T>): T {
+  function hit<T>(key: string, raw: Buffer, codec: Codec<T>, type: 'hit' | 'l1-hit' = 'hit'): T {
     let value: T;
     try {
       value = codec.decode(raw);
     } catch (err) {
       throw new Error(`cannot decode the cached value of ${key} with the given codec (was it written with another codec? change the key or delete it)`, { cause: err });
     }
-    counters.record({ type: 'hit' });
+    counters.record({ type });
     return value;
   }
 
@@ -114,7 +199,7 @@ export function createCache(options: CacheOptions): Cache {
       encoded = codec.encode(value);
     } catch (err) {
       // Let a waiting caller take over at once instead of waiting out the lease TTL.
-      await scripts.release(leaseKey, lease).catch(() => undefined);
+      await redisCall(() => scripts.release(leaseKey, lease)).catch(() => undefined);
       throw err;
     }
     const shapes = registry.shapesOf(key, tags);
@@ -127,7 +212,15 @@ export function createCache(options: CacheOptions): Cache {
       ...tags.map(layout.tagSetKey),
       ...shapes.map((s) => layout.shapeSetKey(s.kind, s.shape)),
     ];
-    const outcome = await scripts.fill(fillKeys, lease, encoded, ttlMs, layout.markerTtlMs, tags.length, shapes.length);
+    if (breaker && breaker.state !== 'closed') {
+      // Never fill while Redis is deemed down; the lease expires on its own.
+      counters.record({ type: 'fill-rejected', reason: 'breaker-open' });
+      return value;
+    }
+    const filled = await redisCall(() => scripts.fill(fillKeys, lease, encoded, ttlMs, layout.markerTtlMs, tags.length, shapes.length));
+    // Unanswered: the fill may still run in Redis, where the fence decides; the caller has its value.
+    if (!filled.ok) return value;
+    const outcome = filled.value;
     if (outcome === 'ok') {
       counters.record({ type: 'fill' });
       if (shapes.length === 0) counters.record({ type: 'unregistered-fill' });
@@ -140,8 +233,20 @@ export function createCache(options: CacheOptions): Cache {
   return {
     getOrLoad: getOrLoad as Cache['getOrLoad'],
     invalidate: (input) => invalidateKeysAndTags(redis, { keys: input.keys ?? [], tags: input.tags ?? [] }, layout),
-    stats: () => counters.snapshot(),
+    stats: () => counters.snapshot(breaker?.state ?? 'closed', l1?.stats() ?? null),
+    l1: l1
+      ? {
+          get tracking() {
+            return l1.isTracking;
+          },
+          whenTracking: (ms) => l1.whenTracking(ms),
+          entries: () => l1.entries(),
+        }
+      : null,
     layout,
+    close: async () => {
+      await l1?.close();
+    },
   };
 }
 

@@ -55,6 +55,11 @@ export class LruStore {
     return this.entries.has(key);
   }
 
+  /** The unexpired entries, least recently used first, without touching recency (inspection). */
+  *live(now: number): IterableIterator<[string, Buffer]> {
+    for (const [key, entry] of this.entries) if (entry.expiresAt > now) yield [key, entry.value];
+  }
+
   /**
    * Stores a value until `expiresAt`, evicting the least recently used entries to stay within
    * the bounds. A value bigger than maxBytes on its own is not stored (returns false).

@@ -1,0 +1,252 @@
+/**
+ * The L1 tier: an in-process LRU of values read from Redis, kept in step with Redis by
+ * server-assisted client-side caching (RESP2 redirect mode). Two connections of its own:
+ *
+ * - the subscriber, SUBSCRIBEd to `__redis__:invalidate`;
+ * - the reader, with `CLIENT TRACKING ON REDIRECT <subscriber's id>`. Every value that enters L1
+ *   was read by this connection (GET + PTTL in one MULTI), so Redis remembers the key for it and
+ *   sends the key on the subscriber when it changes, is deleted, expires or is evicted (`null`
+ *   after FLUSHALL / FLUSHDB).
+ *
+ * Rules that keep L1 from holding a value Redis no longer holds:
+ * 1. Nothing is stored unless tracking is established on both current connections. Either one
+ *    closing (Redis restart, network, CLIENT KILL) flushes L1 and stops storing; once both are
+ *    back, tracking is re-issued with the new redirect id, L1 is flushed again, and storing resumes.
+ * 2. Every flush bumps an epoch; a read stores only if the epoch it started in is still current.
+ * 3. An invalidation of a key whose read is in flight bumps that key's generation; the read stores
+ *    only if the generation is unchanged (the invalidation may arrive before the read's reply).
+ * 4. An entry never outlives the Redis value's remaining TTL (PTTL, read with the value) or ttlMs.
+ */
+import type { Redis } from 'ioredis';
+import { LruStore } from './lru.js';
+
+export const INVALIDATE_CHANNEL = '__redis__:invalidate';
+
+export interface L1Options {
+  /** Most entries held. Default 10000. */
+  maxEntries?: number;
+  /** Most bytes held (keys and values). Default 64 MiB. */
+  maxBytes?: number;
+  /** Longest an entry is held, also capped by the Redis value's remaining TTL. Default 60000. */
+  ttlMs?: number;
+}
+
+export const DEFAULT_L1 = Object.freeze({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, ttlMs: 60_000 });
+
+export type L1FlushReason = 'flushall' | 'tracking-lost' | 'tracking-restored';
+export type L1SkipReason = 'invalidated-in-flight' | 'untracked';
+
+export type L1Event =
+  | { type: 'l1-drop'; key: string }
+  | { type: 'l1-flush'; reason: L1FlushReason; entries: number }
+  | { type: 'l1-store-skipped'; reason: L1SkipReason }
+  | { type: 'l1-tracking'; state: 'on' | 'off' };
+
+export interface L1Stats {
+  entries: number;
+  bytes: number;
+  /** Whether invalidations are being received (values are stored only then). */
+  tracking: boolean;
+  /** Entries dropped by an invalidation message from Redis. */
+  drops: number;
+  /** Whole-L1 flushes (FLUSHALL, a connection lost or re-established). */
+  flushes: number;
+  /** Entries pushed out by maxEntries / maxBytes. */
+  evictions: number;
+  /** Values read from Redis but not stored, by reason. */
+  storeSkipped: Record<L1SkipReason, number>;
+}
+
+interface InFlight {
+  readers: number;
+  generation: number;
+}
+
+export class L1Tier {
+  private readonly store: LruStore;
+  private readonly ttlMs: number;
+  private readonly prefix: string;
+  private readonly reader: Redis;
+  private readonly subscriber: Redis;
+  private readonly inFlight = new Map<string, InFlight>();
+  private epoch = 0;
+  private tracking = false;
+  /** Bumped by every connection loss: a link() that started before one does not finish. */
+  private linkAttempt = 0;
+  private subscribed: Promise<number> | undefined;
+  private closed = false;
+  private readonly counts = { drops: 0, flushes: 0, storeSkipped: { 'invalidated-in-flight': 0, untracked: 0 } as Record<L1SkipReason, number> };
+
+  constructor(
+    base: Redis,
+    options: L1Options,
+    private readonly emit: (event: L1Event) => void,
+    private readonly now: () => number = Date.now,
+  ) {
+    const { maxEntries, maxBytes, ttlMs } = { ...DEFAULT_L1, ...options };
+    if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) throw new RangeError(`l1.ttlMs must be a positive integer number of milliseconds, got ${String(ttlMs)}`);
+    this.store = new LruStore({ maxEntries, maxBytes });
+    this.ttlMs = ttlMs;
+    this.prefix = base.options.keyPrefix ?? '';
+    // Own connections: tracking belongs to the connection that read the key, and a subscribed
+    // connection can do nothing else in RESP2. autoResubscribe is off because a reconnected
+    // subscriber has a new client id that the reader must be told about first (link()).
+    this.subscriber = base.duplicate({ autoResubscribe: false, connectionName: 'evictd-l1-invalidations' });
+    this.reader = base.duplicate({ connectionName: 'evictd-l1-reader' });
+    for (const conn of [this.subscriber, this.reader]) {
+      conn.on('ready', () => void this.link());
+      conn.on('close', () => this.lost(conn === this.subscriber));
+      // Errors surface as 'close' (flush) and as the callers' rejected commands; ioredis would
+      // otherwise print every reconnect attempt.
+      conn.on('error', () => undefined);
+    }
+    this.subscriber.on('messageBuffer', (channel: Buffer, message: unknown) => {
+      if (channel.toString() === INVALIDATE_CHANNEL) this.invalidated(message);
+    });
+  }
+
+  /** The held value, or undefined. */
+  get(key: string): Buffer | undefined {
+    return this.store.get(key, this.now());
+  }
+
+  /** The unexpired entries (inspection and tests; does not touch recency). */
+  entries(): Array<[string, Buffer]> {
+    return [...this.store.live(this.now())];
+  }
+
+  get isTracking(): boolean {
+    return this.tracking;
+  }
+
+  /**
+   * GET + PTTL on the tracked connection; stores the value in L1 when rules 1-3 allow. Resolves
+   * with the value (null on a miss) either way; rejects on a Redis error.
+   */
+  async read(key: string): Promise<Buffer | null> {
+    const startEpoch = this.epoch;
+    const tracked = this.tracking;
+    let flight = this.inFlight.get(key);
+    if (!flight) this.inFlight.set(key, (flight = { readers: 0, generation: 0 }));
+    flight.readers++;
+    const startGeneration = flight.generation;
+    try {
+      const replies = await this.reader.multi().getBuffer(key).pttl(key).exec();
+      if (!replies) throw new Error(`L1 read of ${key}: Redis discarded the transaction`);
+      const [[getErr, value], [pttlErr, pttl]] = replies as [[Error | null, Buffer | null], [Error | null, number]];
+      if (getErr) throw getErr;
+      if (pttlErr) throw pttlErr;
+      if (value === null) return null;
+      if (!tracked || !this.tracking || this.epoch !== startEpoch) this.skip('untracked');
+      else if (flight.generation !== startGeneration) this.skip('invalidated-in-flight');
+      else {
+        // -1: no expiry in Redis; -2 cannot happen for a value read in the same MULTI.
+        const ttl = pttl >= 0 ? Math.min(pttl, this.ttlMs) : this.ttlMs;
+        if (ttl > 0) this.store.set(key, value, this.now() + ttl);
+      }
+      return value;
+    } finally {
+      if (--flight.readers === 0) this.inFlight.delete(key);
+    }
+  }
+
+  stats(): L1Stats {
+    return {
+      entries: this.store.size,
+      bytes: this.store.bytes,
+      tracking: this.tracking,
+      drops: this.counts.drops,
+      flushes: this.counts.flushes,
+      evictions: this.store.evictions,
+      storeSkipped: { ...this.counts.storeSkipped },
+    };
+  }
+
+  /** Resolves once tracking is established (e.g. before a test measures drops). */
+  async whenTracking(timeoutMs: number): Promise<void> {
+    const deadline = this.now() + timeoutMs;
+    while (!this.tracking) {
+      if (this.closed) throw new Error('L1 closed');
+      if (this.now() > deadline) throw new Error(`L1 tracking not established within ${timeoutMs} ms (is Redis reachable, version >= 6?)`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.flush('tracking-lost');
+    this.setTracking(false);
+    await Promise.all([this.subscriber, this.reader].map((c) => c.quit().catch(() => c.disconnect())));
+  }
+
+  private skip(reason: L1SkipReason): void {
+    this.counts.storeSkipped[reason]++;
+    this.emit({ type: 'l1-store-skipped', reason });
+  }
+
+  private invalidated(message: unknown): void {
+    if (!Array.isArray(message)) {
+      // null: FLUSHALL / FLUSHDB (or the tracking table overflowed). Every held key is gone.
+      this.flush('flushall');
+      return;
+    }
+    for (const raw of message as Buffer[]) {
+      const full = raw.toString();
+      if (!full.startsWith(this.prefix)) continue;
+      const key = full.slice(this.prefix.length);
+      const flight = this.inFlight.get(key);
+      if (flight) flight.generation++;
+      if (this.store.delete(key)) {
+        this.counts.drops++;
+        this.emit({ type: 'l1-drop', key });
+      }
+    }
+  }
+
+  private flush(reason: L1FlushReason): void {
+    this.epoch++;
+    const entries = this.store.clear();
+    this.counts.flushes++;
+    this.emit({ type: 'l1-flush', reason, entries });
+  }
+
+  private setTracking(on: boolean): void {
+    if (this.tracking === on) return;
+    this.tracking = on;
+    this.emit({ type: 'l1-tracking', state: on ? 'on' : 'off' });
+  }
+
+  private lost(subscriber: boolean): void {
+    this.linkAttempt++;
+    if (subscriber) this.subscribed = undefined;
+    if (!this.tracking && this.store.size === 0) return;
+    this.setTracking(false);
+    this.flush('tracking-lost');
+  }
+
+  /** Once both connections are ready: subscribe, point the reader's tracking at the subscriber, flush, store again. */
+  private async link(): Promise<void> {
+    const attempt = ++this.linkAttempt;
+    if (this.closed || this.subscriber.status !== 'ready' || this.reader.status !== 'ready') return;
+    try {
+      this.subscribed ??= this.subscribe();
+      const redirectId = await this.subscribed;
+      if (attempt !== this.linkAttempt) return;
+      await this.reader.call('CLIENT', 'TRACKING', 'ON', 'REDIRECT', String(redirectId));
+      if (attempt !== this.linkAttempt || this.closed) return;
+      // Reads answered before this point may be untracked (resent after a reconnect): drop them.
+      this.flush('tracking-restored');
+      this.setTracking(true);
+    } catch {
+      // A connection failed mid-way: its 'close' and next 'ready' start over.
+      if (attempt === this.linkAttempt) this.subscribed = undefined;
+    }
+  }
+
+  private async subscribe(): Promise<number> {
+    // CLIENT ID must come before SUBSCRIBE: a subscribed RESP2 connection accepts no other command.
+    const id = (await this.subscriber.call('CLIENT', 'ID')) as number;
+    await this.subscriber.subscribe(INVALIDATE_CHANNEL);
+    return id;
+  }
+}
