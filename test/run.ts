@@ -13,6 +13,8 @@ import { ensureSetup, externalStackEnv, startStack, type Stack, type StackEnv } 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TEST_TIMEOUT_MS = 10 * 60_000;
 const SKIP_DIRS = new Set(['node_modules', 'dist', '.git', '.stack', '.ci']);
+/** Runs Java source against Kafka Connect's JsonConverter: needs a JDK and the Kafka jars even with external servers. */
+const CONNECT_CHECK_TEST = 'publish-connect-schemas.test.ts';
 
 function findTests(dir: string, found: string[] = []): string[] {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -78,7 +80,11 @@ async function main(): Promise<number> {
   process.once('SIGTERM', early.SIGTERM);
   try {
     // A fresh machine: system packages (apt as root on Debian/Ubuntu, else the command to run) and the Kafka jars.
-    await ensureSetup({ stack: !env, browser: files.some((f) => f.startsWith(`test${sep}browser${sep}`)) }, (m) => say(`setup: ${m}`));
+    await ensureSetup({
+      stack: !env,
+      browser: files.some((f) => f.startsWith(`test${sep}browser${sep}`)),
+      javaCompiler: files.some((f) => f.endsWith(CONNECT_CHECK_TEST)),
+    }, (m) => say(`setup: ${m}`));
     if (env) {
       say('using the servers named by DATABASE_URL, KAFKA_BROKERS, REDIS_URL');
     } else {

@@ -56,7 +56,13 @@ function serverProperties(brokerPort: number, controllerPort: number, logDir: st
   return `# written by @evictd/infra\n${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join('\n')}\n`;
 }
 
-const hasBrokerJars = () => existsSync(LIB) && readdirSync(LIB).some((f) => /^kafka_2\.13-.*\.jar$/.test(f));
+/** Every artifact the pom names: a lib folder fetched before one was added to the pom fetches again. */
+const POM_ARTIFACTS = ['kafka_2.13', 'connect-json', 'slf4j-simple'];
+const hasBrokerJars = () => {
+  if (!existsSync(LIB)) return false;
+  const jars = readdirSync(LIB);
+  return POM_ARTIFACTS.every((artifact) => jars.some((f) => f.startsWith(`${artifact}-`) && f.endsWith('.jar')));
+};
 
 /** Maven, when the broker's jars still have to be fetched (checked before anything starts). */
 function mavenIfNeeded(): string | undefined {
@@ -71,7 +77,7 @@ function mavenIfNeeded(): string | undefined {
 /** Fetches the broker's jars into infra/kafka/lib (once; later starts find them there). */
 async function fetchKafkaJars(mvn: string, logFile: string): Promise<void> {
   await runToCompletion({ what: 'fetching the Kafka jars', command: mvn, args: ['-q', '-B', '-f', join(KAFKA_HOME, 'pom.xml'), 'dependency:copy-dependencies'], logFile });
-  if (!hasBrokerJars()) throw new Error(`mvn finished but ${LIB} holds no kafka_2.13 jar; see ${logFile}`);
+  if (!hasBrokerJars()) throw new Error(`mvn finished but ${LIB} lacks one of ${POM_ARTIFACTS.join(', ')}; see ${logFile}`);
 }
 
 /**

@@ -19,10 +19,15 @@ import { findExecutable, javaBinary, MissingPrerequisiteError, postgresBinaries 
 export interface Purpose {
   stack: boolean;
   browser: boolean;
+  /** A JDK, not only a JRE: the Kafka Connect compatibility test runs a Java source file. */
+  javaCompiler: boolean;
 }
 
 /** `npm test` (everything) and `npm run demo`. */
-export const PURPOSES = { test: { stack: true, browser: true }, demo: { stack: true, browser: false } } as const satisfies Record<string, Purpose>;
+export const PURPOSES = {
+  test: { stack: true, browser: true, javaCompiler: true },
+  demo: { stack: true, browser: false, javaCompiler: false },
+} as const satisfies Record<string, Purpose>;
 
 /** A system package evictd's local stack (or a test) needs. */
 export interface Need {
@@ -37,6 +42,7 @@ export const NEEDS = {
   postgres: { what: 'PostgreSQL server (initdb, postgres)', apt: ['postgresql-15', 'postgresql'], brew: 'postgresql@15' },
   redis: { what: 'redis-server', apt: ['redis-server'], brew: 'redis' },
   java: { what: 'Java 17 or newer', apt: ['openjdk-17-jre-headless', 'default-jre-headless'], brew: 'openjdk@17' },
+  jdk: { what: 'a Java 17 JDK (javac: a test runs Java source)', apt: ['openjdk-17-jdk-headless', 'default-jdk-headless'], brew: 'openjdk@17' },
   maven: { what: 'Maven (to fetch the Kafka jars once)', apt: ['maven'], brew: 'maven' },
   chromium: { what: 'Chromium (the demo page test)', apt: ['chromium'] },
 } as const satisfies Record<string, Need>;
@@ -51,6 +57,9 @@ const present = (check: () => unknown): boolean => {
   }
 };
 
+/** javac next to the java that runs the broker (JAVA_HOME/bin, or PATH). */
+const javaCompiler = (): boolean => present(javaBinary) && findExecutable('javac', process.env.JAVA_HOME ? [join(process.env.JAVA_HOME, 'bin')] : []) !== undefined;
+
 /** Where the browser test finds Chromium: CHROMIUM_PATH, or Debian's. */
 export const chromiumPath = (): string => process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -60,7 +69,12 @@ export function missingNeeds(purpose: Purpose): Need[] {
   if (purpose.stack) {
     if (!present(postgresBinaries)) missing.push(NEEDS.postgres);
     if (!findExecutable('redis-server')) missing.push(NEEDS.redis);
-    if (!present(javaBinary)) missing.push(NEEDS.java);
+  }
+  // Kafka (broker and Connect) jars: for the broker, and for the Connect check run with javac.
+  if (purpose.stack || purpose.javaCompiler) {
+    // The JDK brings java too.
+    if (purpose.javaCompiler && !javaCompiler()) missing.push(NEEDS.jdk);
+    else if (!present(javaBinary)) missing.push(NEEDS.java);
     if (needsKafkaJars() && !findExecutable('mvn')) missing.push(NEEDS.maven);
   }
   if (purpose.browser && !existsSync(chromiumPath())) missing.push(NEEDS.chromium);
@@ -131,7 +145,7 @@ export async function ensureSetup(purpose: Purpose, say: (message: string) => vo
   if (plan.kind === 'apt') aptInstall(plan.needs, say);
   const left = missingNeeds(purpose);
   if (left.length > 0) throw new MissingPrerequisiteError(`still missing after installing: ${left.map((n) => n.what).join(', ')}`);
-  if (!purpose.stack) return;
+  if (!purpose.stack && !purpose.javaCompiler) return;
   const logDir = mkdtempSync(join(tmpdir(), 'evictd-setup-'));
   if (!(await ensureKafkaJars(say, logDir))) rmSync(logDir, { recursive: true, force: true });
 }
