@@ -32,7 +32,7 @@ export interface Cleaner {
   stop(): Promise<void>;
 }
 
-export const DEFAULT_CLEANUP_SLICE_KEYS = 1_000;
+const DEFAULT_CLEANUP_SLICE_KEYS = 1_000;
 const DEFAULT_SWEEP_MS = 5_000;
 const MAX_BACKOFF_MS = 2_000;
 
