@@ -89,7 +89,7 @@ async function main(): Promise<number> {
       say('using the servers named by DATABASE_URL, KAFKA_BROKERS, REDIS_URL');
     } else {
       const t0 = performance.now();
-      stack = await startStack({ handleSignals: false });
+      stack = await startStack({ handleSignals: false, onProgress: say });
       env = stack.env;
       const per = Object.entries(stack.startMs).map(([name, ms]) => `${name} ${ms} ms`);
       say(`local stack ready in ${Math.round(performance.now() - t0)} ms (${per.join(', ')}) in ${stack.dir}`);

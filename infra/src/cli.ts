@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const early = () => process.exit(130);
   process.once('SIGINT', early);
   process.once('SIGTERM', early);
-  stack = await startStack({ ...(services ? { services } : {}), ...(values.dir ? { dir: values.dir } : {}), keep, handleSignals: false });
+  stack = await startStack({ ...(services ? { services } : {}), ...(values.dir ? { dir: values.dir } : {}), keep, handleSignals: false, onProgress: info });
   process.off('SIGINT', early);
   process.off('SIGTERM', early);
 
