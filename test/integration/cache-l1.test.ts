@@ -204,3 +204,36 @@ test('a FLUSHALL-style null invalidation flushes the whole L1', async () => {
   await waitFor(() => events.some((e) => e.type === 'l1-flush' && e.reason === 'flushall'), { timeoutMs: 30_000, what: 'the null invalidation' });
   assert.equal(cache.l1!.entries().length, 0);
 });
+
+/** ids of the connections named `name` (CLIENT LIST). */
+async function clientIds(name: string): Promise<Set<string>> {
+  const list = (await redis.client('LIST')) as string;
+  return new Set(list.split('\n').filter((l) => l.includes(` name=${name} `)).map((l) => /^id=(\d+)/.exec(l)![1]!));
+}
+
+for (const which of ['evictd-l1-invalidations', 'evictd-l1-reader'] as const) {
+  test(`${which} connection killed alone: L1 is flushed, tracking comes back (new redirect id) and invalidations reach L1 again`, async () => {
+    const before = await clientIds(which);
+    const events: CacheEvent[] = [];
+    const cache = createCache({ redis, layout, registry: createKeyRegistry({}), l1: {}, onEvent: (e) => events.push(e) });
+    caches.push(cache);
+    await cache.l1!.whenTracking(30_000);
+    const own = [...(await clientIds(which))].filter((id) => !before.has(id));
+    assert.equal(own.length, 1, `exactly one new ${which} connection`);
+    const key = `${ns}:kill:${which}`;
+    await redis.set(key, 'v1', 'PX', 60_000);
+    const inL1 = () => cache.l1!.entries().some(([k]) => k === key);
+    await waitFor(async () => (await cache.getOrLoad(key, () => 'v1')) && inL1(), { timeoutMs: 30_000, what: `${key} in L1` });
+
+    await redis.client('KILL', 'ID', own[0]!);
+    await waitFor(() => events.some((e) => e.type === 'l1-flush' && e.reason === 'tracking-lost'), { timeoutMs: 30_000, what: 'the flush at the drop' });
+    assert.equal(inL1(), false);
+    await waitFor(() => events.some((e) => e.type === 'l1-flush' && e.reason === 'tracking-restored') && cache.l1!.tracking, { timeoutMs: 30_000, what: 'tracking back' });
+
+    // Tracking points at the live subscriber: a change is seen again.
+    await waitFor(async () => (await cache.getOrLoad(key, () => 'v1')) && inL1(), { timeoutMs: 30_000, what: `${key} back in L1` });
+    await redis.set(key, 'v2', 'PX', 60_000);
+    await waitFor(() => events.some((e) => e.type === 'l1-drop' && e.key === key), { timeoutMs: 30_000, what: `${key} dropped after the reconnect` });
+    assert.equal(await cache.getOrLoad(key, () => assert.fail('in Redis')), 'v2');
+  });
+}

@@ -176,7 +176,8 @@ export class L1Tier {
     this.closed = true;
     this.flush('tracking-lost');
     this.setTracking(false);
-    await Promise.all([this.subscriber, this.reader].map((c) => c.quit().catch(() => c.disconnect())));
+    // quit() would wait for a reconnect while Redis is down.
+    await Promise.all([this.subscriber, this.reader].map((c) => (c.status === 'ready' ? c.quit().then(() => undefined, () => c.disconnect()) : c.disconnect())));
   }
 
   private skip(reason: L1SkipReason): void {
