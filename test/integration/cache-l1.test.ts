@@ -237,3 +237,26 @@ for (const which of ['evictd-l1-invalidations', 'evictd-l1-reader'] as const) {
     assert.equal(await cache.getOrLoad(key, () => assert.fail('in Redis')), 'v2');
   });
 }
+
+test('read-your-writes: once cache.invalidate() resolves, this instance\'s L1 no longer holds the key or the tag\'s members', async () => {
+  const cache = createCache({ redis, layout, registry: createKeyRegistry({}), l1: {} });
+  caches.push(cache);
+  await cache.l1!.whenTracking(30_000);
+  const keys = [`${ns}:ryw:1`, `${ns}:ryw:2`];
+  const tag = `${ns}:ryw-tag`;
+  await waitFor(async () => {
+    for (const k of keys) await cache.getOrLoad(k, () => 'old', { tags: [tag] });
+    return keys.every((k) => cache.l1!.entries().some(([e]) => e === k));
+  }, { timeoutMs: 30_000, what: 'both keys in L1' });
+  for (let round = 0; round < 20; round++) {
+    const input = round % 2 === 0 ? { keys: [keys[0]!] } : { tags: [tag] };
+    await cache.invalidate(input);
+    const held = cache.l1!.entries().map(([k]) => k);
+    if (round % 2 === 0) assert.ok(!held.includes(keys[0]!), `round ${round}: ${keys[0]} still in L1`);
+    else assert.deepEqual(held.filter((k) => keys.includes(k)), [], `round ${round}: tag members still in L1`);
+    await waitFor(async () => {
+      for (const k of keys) await cache.getOrLoad(k, () => 'new', { tags: [tag] });
+      return keys.every((k) => cache.l1!.entries().some(([e]) => e === k));
+    }, { timeoutMs: 30_000, what: 'both keys back in L1' });
+  }
+});

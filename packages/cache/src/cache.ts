@@ -54,7 +54,7 @@ export interface Cache {
   getOrLoad(key: string, loader: Loader<string>, options?: LoadOptions): Promise<string>;
   /** Same, with a codec for other value types (codecs.json<T>(), codecs.buffer). */
   getOrLoad<T>(key: string, loader: Loader<T>, options: LoadOptions & { codec: Codec<T> }): Promise<T>;
-  /** Deletes keys and tags and writes markers, exactly as the invalidator does (read-your-writes). */
+  /** Deletes keys and tags and writes markers, exactly as the invalidator does (read-your-writes, in this instance's L1 too). */
   invalidate(input: Partial<InvalidationInput>): Promise<InvalidationResult>;
   stats(): CacheStats;
   /** The L1 tier (inspection, tests), or null without `l1`. */
@@ -232,7 +232,13 @@ export function createCache(options: CacheOptions): Cache {
 
   return {
     getOrLoad: getOrLoad as Cache['getOrLoad'],
-    invalidate: (input) => invalidateKeysAndTags(redis, { keys: input.keys ?? [], tags: input.tags ?? [] }, layout),
+    invalidate: async (input) => {
+      const result = await invalidateKeysAndTags(redis, { keys: input.keys ?? [], tags: input.tags ?? [] }, layout);
+      // Read-your-writes in this instance too: wait until L1 has applied the invalidations (tag
+      // members included, which only Redis knows).
+      await l1?.sync(breaker?.policy.timeoutMs ?? DEFAULT_BREAKER_POLICY.timeoutMs);
+      return result;
+    },
     stats: () => counters.snapshot(breaker?.state ?? 'closed', l1?.stats() ?? null),
     l1: l1
       ? {

@@ -33,7 +33,7 @@ export interface L1Options {
 
 export const DEFAULT_L1 = Object.freeze({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, ttlMs: 60_000 });
 
-export type L1FlushReason = 'flushall' | 'tracking-lost' | 'tracking-restored';
+export type L1FlushReason = 'flushall' | 'tracking-lost' | 'tracking-restored' | 'sync-failed';
 export type L1SkipReason = 'invalidated-in-flight' | 'untracked';
 
 export type L1Event =
@@ -170,6 +170,23 @@ export class L1Tier {
       if (this.now() > deadline) throw new Error(`L1 tracking not established within ${timeoutMs} ms (is Redis reachable, version >= 6?)`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
+  }
+
+  /**
+   * Resolves once every invalidation Redis sent before this call has been applied: a PING on the
+   * subscriber is answered after the messages queued before it. If it fails or takes longer than
+   * timeoutMs, L1 is flushed instead (so the caller's write is never hidden by an old entry).
+   */
+  async sync(timeoutMs: number): Promise<void> {
+    if (!this.tracking) return; // flushed at the loss, storing nothing until tracking is back
+    const epoch = this.epoch;
+    let timer: NodeJS.Timeout | undefined;
+    const ok = await Promise.race([
+      this.subscriber.ping().then(() => true, () => false),
+      new Promise<false>((resolve) => (timer = setTimeout(resolve, timeoutMs, false))),
+    ]);
+    clearTimeout(timer);
+    if (!ok && this.epoch === epoch) this.flush('sync-failed');
   }
 
   async close(): Promise<void> {
