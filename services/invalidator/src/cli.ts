@@ -168,6 +168,11 @@ async function runRoles(command: string, roleNames: readonly string[], config: E
       const role = await start({ config, logger: logger.child({ role: name }), registry, signal: controller.signal, startup: readiness.starting(name) });
       roles.push(role);
       readiness.running(role);
+      if (stopping) {
+        // The signal came while this role was starting: stopAll() has already gone past it.
+        await role.stop().catch((err: unknown) => logger.error({ err, role: name }, 'role did not stop cleanly'));
+        break;
+      }
     }
   } catch (err) {
     await stopAll();
