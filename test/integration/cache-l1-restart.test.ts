@@ -70,6 +70,25 @@ test('Redis kill -9 and restart: L1 is flushed at the drop and holds nothing fro
   for (const k of KEYS) assert.equal(await cache.getOrLoad(k, () => assert.fail('must hit')), `new ${k}`);
 });
 
+test('a Redis that stops answering without closing the connections (CLIENT PAUSE): the heartbeat flushes L1, tracking comes back after', async () => {
+  const events: CacheEvent[] = [];
+  const cache = createCache({
+    redis,
+    layout: createRedisLayout({ keyPrefix: 'l1restart:' }),
+    registry: createKeyRegistry({}),
+    l1: { heartbeatMs: 100 },
+    onEvent: (e) => events.push(e),
+  });
+  caches.push(cache);
+  await cache.l1!.whenTracking(30_000);
+  await fillL1(cache, (k) => `paused ${k}`);
+  await redis.client('PAUSE', '1500', 'ALL');
+  await waitFor(() => events.some((e) => e.type === 'l1-flush' && e.reason === 'heartbeat-failed'), { timeoutMs: 30_000, what: 'the heartbeat flush' });
+  assert.equal(cache.l1!.entries().length, 0);
+  await waitFor(() => events.some((e) => e.type === 'l1-flush' && e.reason === 'tracking-restored' && events.indexOf(e) > events.findIndex((x) => x.type === 'l1-flush' && x.reason === 'heartbeat-failed')), { timeoutMs: 30_000, what: 'tracking back after the pause' });
+  await fillL1(cache, (k) => `paused ${k}`);
+});
+
 test('FLUSHALL: Redis sends a null invalidation and L1 is flushed', async () => {
   const events: CacheEvent[] = [];
   const cache = cacheWithL1(events);

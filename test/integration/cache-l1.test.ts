@@ -179,6 +179,7 @@ test('GETs in flight while invalidations land: afterwards no L1 entry differs fr
   assert.equal(stale, 0, 'no L1 entry differs from Redis');
   assert.equal(staleInRedis, 0);
   assert.ok(s.l1!.drops > 0, 'invalidations dropped L1 entries');
+  assert.deepEqual(events.filter((e) => e.type === 'l1-flush' && e.reason !== 'tracking-restored'), [], 'no flush (heartbeats answered)');
 });
 
 test('a FLUSHALL-style null invalidation flushes the whole L1', async () => {
@@ -239,7 +240,8 @@ for (const which of ['evictd-l1-invalidations', 'evictd-l1-reader'] as const) {
 }
 
 test('read-your-writes: once cache.invalidate() resolves, this instance\'s L1 no longer holds the key or the tag\'s members', async () => {
-  const cache = createCache({ redis, layout, registry: createKeyRegistry({}), l1: {} });
+  const events: CacheEvent[] = [];
+  const cache = createCache({ redis, layout, registry: createKeyRegistry({}), l1: {}, onEvent: (e) => events.push(e) });
   caches.push(cache);
   await cache.l1!.whenTracking(30_000);
   const keys = [`${ns}:ryw:1`, `${ns}:ryw:2`];
@@ -259,4 +261,6 @@ test('read-your-writes: once cache.invalidate() resolves, this instance\'s L1 no
       return keys.every((k) => cache.l1!.entries().some(([e]) => e === k));
     }, { timeoutMs: 30_000, what: 'both keys back in L1' });
   }
+  // The wait worked as a wait, not by flushing L1.
+  assert.deepEqual(events.filter((e) => e.type === 'l1-flush' && e.reason !== 'tracking-restored'), []);
 });

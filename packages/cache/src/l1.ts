@@ -29,11 +29,17 @@ export interface L1Options {
   maxBytes?: number;
   /** Longest an entry is held, also capped by the Redis value's remaining TTL. Default 60000. */
   ttlMs?: number;
+  /**
+   * Both connections are PINGed this often; one not answered within 2 x heartbeatMs is taken as
+   * lost (a silent network failure closes no socket): L1 is flushed and the connection reopened.
+   * Default 1000.
+   */
+  heartbeatMs?: number;
 }
 
-export const DEFAULT_L1 = Object.freeze({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, ttlMs: 60_000 });
+export const DEFAULT_L1 = Object.freeze({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, ttlMs: 60_000, heartbeatMs: 1_000 });
 
-export type L1FlushReason = 'flushall' | 'tracking-lost' | 'tracking-restored' | 'sync-failed';
+export type L1FlushReason = 'flushall' | 'tracking-lost' | 'tracking-restored' | 'sync-failed' | 'heartbeat-failed';
 export type L1SkipReason = 'invalidated-in-flight' | 'untracked';
 
 export type L1Event =
@@ -75,6 +81,8 @@ export class L1Tier {
   private linkAttempt = 0;
   private subscribed: Promise<number> | undefined;
   private closed = false;
+  private readonly heartbeat: NodeJS.Timeout;
+  private heartbeatPending = false;
   private readonly counts = { drops: 0, flushes: 0, storeSkipped: { 'invalidated-in-flight': 0, untracked: 0 } as Record<L1SkipReason, number> };
 
   constructor(
@@ -83,8 +91,10 @@ export class L1Tier {
     private readonly emit: (event: L1Event) => void,
     private readonly now: () => number = Date.now,
   ) {
-    const { maxEntries, maxBytes, ttlMs } = { ...DEFAULT_L1, ...options };
-    if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) throw new RangeError(`l1.ttlMs must be a positive integer number of milliseconds, got ${String(ttlMs)}`);
+    const { maxEntries, maxBytes, ttlMs, heartbeatMs } = { ...DEFAULT_L1, ...options };
+    for (const [name, v] of [['ttlMs', ttlMs], ['heartbeatMs', heartbeatMs]] as const) {
+      if (!Number.isSafeInteger(v) || v <= 0) throw new RangeError(`l1.${name} must be a positive integer number of milliseconds, got ${String(v)}`);
+    }
     this.store = new LruStore({ maxEntries, maxBytes });
     this.ttlMs = ttlMs;
     this.prefix = base.options.keyPrefix ?? '';
@@ -103,6 +113,8 @@ export class L1Tier {
     this.subscriber.on('messageBuffer', (channel: Buffer, message: unknown) => {
       if (channel.toString() === INVALIDATE_CHANNEL) this.invalidated(message);
     });
+    this.heartbeat = setInterval(() => void this.beat(heartbeatMs * 2), heartbeatMs);
+    this.heartbeat.unref();
   }
 
   /** The held value, or undefined. */
@@ -191,10 +203,38 @@ export class L1Tier {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.heartbeat);
     this.flush('tracking-lost');
     this.setTracking(false);
     // quit() would wait for a reconnect while Redis is down.
     await Promise.all([this.subscriber, this.reader].map((c) => (c.status === 'ready' ? c.quit().then(() => undefined, () => c.disconnect()) : c.disconnect())));
+  }
+
+  /** PINGs both connections while tracking; one that does not answer in time is reopened. */
+  private async beat(timeoutMs: number): Promise<void> {
+    if (!this.tracking || this.heartbeatPending) return;
+    this.heartbeatPending = true;
+    const attempt = this.linkAttempt;
+    try {
+      const answered = await Promise.all([this.subscriber, this.reader].map(async (conn) => {
+        let timer: NodeJS.Timeout | undefined;
+        const ok = await Promise.race([
+          conn.ping().then(() => true, () => false),
+          new Promise<false>((resolve) => (timer = setTimeout(resolve, timeoutMs, false))),
+        ]);
+        clearTimeout(timer);
+        return { conn, ok };
+      }));
+      const dead = answered.filter((a) => !a.ok);
+      // A drop handled meanwhile (linkAttempt moved) already flushed and reconnects.
+      if (dead.length === 0 || this.closed || this.linkAttempt !== attempt) return;
+      this.setTracking(false);
+      this.flush('heartbeat-failed');
+      // Reconnect: 'close' then 'ready' re-establish tracking like any other drop.
+      for (const { conn } of dead) conn.disconnect(true);
+    } finally {
+      this.heartbeatPending = false;
+    }
   }
 
   private skip(reason: L1SkipReason): void {
