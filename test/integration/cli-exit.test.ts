@@ -163,6 +163,19 @@ test('/healthz answers 503 with the reason while Postgres is unreachable at star
   assert.match(proc.output(), /stopped before start-up completed/);
 });
 
+test('/healthz of the invalidator names Kafka while Kafka is unreachable at start', async () => {
+  const closed = await freePort();
+  const proc = await startCli('invalidate', writeTempConfig(yaml()), { ...env, KAFKA_BROKERS: `127.0.0.1:${closed}` });
+  const waiting = await waitFor(async () => {
+    const h = await health(proc.healthz);
+    return h.body.detail.roles[0]?.detail.waitingFor ? h : undefined;
+  }, { timeoutMs: 120_000, what: 'the start-up reason in /healthz' });
+  assert.equal(waiting.status, 503);
+  assert.match(String(waiting.body.detail.roles[0]!.detail.waitingFor), new RegExp(`ECONNREFUSED|127\\.0\\.0\\.1:${closed}`));
+  proc.child.kill('SIGTERM');
+  assert.equal(await proc.exited, 0, proc.output().slice(-3000));
+});
+
 test('a role that fails while running exits 1 with a fatal line: the slot dropped under the publisher', async () => {
   const proc = await startCli('publish', writeTempConfig(yaml()), env);
   await waitFor(() => {
