@@ -20,8 +20,17 @@ export interface DemoUnderTest {
   cleanup(): Promise<void>;
 }
 
-/** Starts the demo on the test stack; `redisDb` must be unique to the calling test file. */
-export async function startDemoUnderTest(prefix: string, redisDb: number): Promise<DemoUnderTest> {
+export interface DemoEnvironment {
+  ns: string;
+  databaseUrl: string;
+  /** What the demo (startDemo, or `npm run demo`) is given: its own database, Redis db and names. */
+  env: Record<string, string>;
+  /** Drops the slot, database, topics and keys (stop the demo first). */
+  cleanup(): Promise<void>;
+}
+
+/** A database, Redis database index and names of its own for one demo; `redisDb` must be unique to the calling test file. */
+export async function demoEnvironment(prefix: string, redisDb: number): Promise<DemoEnvironment> {
   const env = stackEnv();
   const ns = uniqueName(prefix);
   const admin = new pg.Client({ connectionString: env.DATABASE_URL });
@@ -39,9 +48,7 @@ export async function startDemoUnderTest(prefix: string, redisDb: number): Promi
   // A previous run against the same servers may have left the demo's (unprefixed) keys behind.
   await dropDemoKeys();
 
-  let demo: RunningDemo | undefined;
   const cleanup = async () => {
-    await demo?.stop();
     await dropSlot(admin, ns);
     await admin.query(`DROP DATABASE IF EXISTS ${ns} WITH (FORCE)`);
     await admin.end();
@@ -54,24 +61,36 @@ export async function startDemoUnderTest(prefix: string, redisDb: number): Promi
     if (topics.length > 0) await kafkaAdmin.deleteTopics({ topics });
     await kafkaAdmin.disconnect();
   };
+  return {
+    ns,
+    databaseUrl,
+    env: {
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      KAFKA_BROKERS: env.KAFKA_BROKERS,
+      EVICTD_TOPIC_PREFIX: ns,
+      EVICTD_KEY_PREFIX: `${ns}:`,
+      EVICTD_SLOT: ns,
+      EVICTD_PUBLICATION: ns,
+      EVICTD_GROUP_ID: ns,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: process.env.DEMO_TEST_LOG ?? 'warn',
+    },
+    cleanup,
+  };
+}
 
+/** Starts the demo on the test stack; `redisDb` must be unique to the calling test file. */
+export async function startDemoUnderTest(prefix: string, redisDb: number): Promise<DemoUnderTest> {
+  const isolated = await demoEnvironment(prefix, redisDb);
+  let demo: RunningDemo | undefined;
+  const cleanup = async () => {
+    await demo?.stop();
+    await isolated.cleanup();
+  };
   try {
-    demo = await startDemo({
-      env: {
-        ...process.env,
-        DATABASE_URL: databaseUrl,
-        REDIS_URL: redisUrl,
-        KAFKA_BROKERS: env.KAFKA_BROKERS,
-        EVICTD_TOPIC_PREFIX: ns,
-        EVICTD_KEY_PREFIX: `${ns}:`,
-        EVICTD_SLOT: ns,
-        EVICTD_PUBLICATION: ns,
-        EVICTD_GROUP_ID: ns,
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: process.env.DEMO_TEST_LOG ?? 'warn',
-      },
-    });
+    demo = await startDemo({ env: { ...process.env, ...isolated.env } });
   } catch (err) {
     await cleanup().catch(() => undefined);
     throw err;
@@ -80,7 +99,7 @@ export async function startDemoUnderTest(prefix: string, redisDb: number): Promi
     await cleanup();
     throw new Error('the demo API did not start reading change events (see its log above)');
   }
-  return { demo, ns, url: demo.api.url, databaseUrl, cleanup };
+  return { demo, ns: isolated.ns, url: demo.api.url, databaseUrl: isolated.databaseUrl, cleanup };
 }
 
 function withPath(raw: string, path: string): string {
