@@ -155,7 +155,7 @@ async function runRoles(command: string, roleNames: readonly string[], config: E
   try {
     http = await startHttpServer({ host: config.http.host, port: config.http.port, registry, health: () => readiness.report() });
   } catch (err) {
-    logger.fatal({ err }, `cannot start: cannot listen on ${config.http.host}:${config.http.port} (http.host, http.port): ${describeError(err)}`);
+    logger.fatal({ err }, `cannot start: cannot listen on ${config.http.host}:${config.http.port} (http.host, http.port): ${describeError(err)}; set http.port to a free port (0 picks any) or stop what holds it`);
     return 1;
   }
   logger.info({ command, roles: roleNames, http: http.url }, 'evictd starting: /healthz answers 503 until every role is ready');
