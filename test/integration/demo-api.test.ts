@@ -227,3 +227,23 @@ async function openEvents(url: string): Promise<{ next(match: (e: TimelineEntry)
     close: () => controller.abort(),
   };
 }
+
+test("evictd's /metrics reports Redis INFO figures: memory, maxmemory, evictions, keyspace hits and misses", async () => {
+  // Reads above made hits and misses; the sampler runs every 5 s, its first sample at start.
+  const number = (text: string, name: string) => {
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+  let text = '';
+  await waitFor(async () => {
+    text = await (await fetch(`${demo.demo.evictd.url}/metrics`)).text();
+    return (number(text, 'evictd_redis_keyspace_hits_total') ?? 0) > 0;
+  }, { timeoutMs: 15_000, what: 'evictd_redis_keyspace_hits_total above 0' });
+  const used = number(text, 'evictd_redis_used_memory_bytes');
+  assert.ok(used !== undefined && used > 100_000 && used < 4 * 1024 ** 3, `used memory ${used}`);
+  assert.match(text, /^evictd_redis_maxmemory_bytes\{[^}]*policy="[a-z-]+"[^}]*\} \d+$/m);
+  assert.ok((number(text, 'evictd_redis_keyspace_misses_total') ?? -1) >= 0);
+  assert.ok((number(text, 'evictd_redis_evicted_keys_total') ?? -1) >= 0);
+  assert.match(text, /^evictd_redis_info_samples_total\{[^}]*outcome="ok"[^}]*\} [1-9]/m);
+  console.log(`Redis INFO via evictd: used_memory ${used}, hits ${number(text, 'evictd_redis_keyspace_hits_total')}, misses ${number(text, 'evictd_redis_keyspace_misses_total')}`);
+});

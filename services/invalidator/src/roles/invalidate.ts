@@ -17,6 +17,7 @@ import { createKafka, isKafkaRetriable } from '../bus/kafka.js';
 import { ensureTopics } from '../bus/topics.js';
 import { compileRules, problemsError, resolveChange, type Invalidation, type Rules } from '../rules/index.js';
 import { applyInvalidations, createInvalidatorMetrics, isEmpty, mergeInvalidations, startCleaner, type Cleaner, type InvalidatorMetrics } from '../redis/index.js';
+import { startRedisInfoSampler } from '../redis/info.js';
 import { inspectRulesAgainstDatabase } from '../rules/check.js';
 import type { Catalog } from '../rules/catalog.js';
 import type { Logger } from '../observability/log.js';
@@ -166,7 +167,10 @@ export async function start(ctx: RoleContext): Promise<Role> {
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   // Finishes table-wide invalidations in the background, including any a crashed peer left.
   const cleaner = startCleaner({ redis, layout, logger, metrics });
+  // Redis INFO figures on a timer of their own (never in handleChunk); a failed sample only counts.
+  const info = startRedisInfoSampler({ redis, registry });
   const cleanup = async () => {
+    await info.stop();
     await cleaner.stop();
     await producer.disconnect().catch(() => undefined);
     redis.disconnect();
