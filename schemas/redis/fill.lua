@@ -4,7 +4,8 @@
 -- KEYS[3] its key marker, KEYS[4 .. 3+n] the tag markers, KEYS[4+n .. 3+n+s] the shape markers,
 -- KEYS[4+n+s .. 3+2n+s] the tag sets, KEYS[4+2n+s .. 3+2n+2s] the shape sets (same orders)
 -- ARGV[1] lease value returned by lease.lua, ARGV[2] value, ARGV[3] value TTL ms (> 0),
--- ARGV[4] marker TTL ms, ARGV[5] n, ARGV[6] s
+-- ARGV[4] marker TTL ms, ARGV[5] n, ARGV[6] s,
+-- optional ARGV[7] the load time in ms (early refresh): then KEYS[4+2n+2s] is the load-time key
 -- Returns 'ok' | 'lease-lost' | 'too-old' | 'invalidated'
 local n = tonumber(ARGV[5])
 local s = tonumber(ARGV[6])
@@ -31,6 +32,11 @@ for i = 3, 3 + n + s do
 end
 local ttl = tonumber(ARGV[3])
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
+-- The load time (XFetch's delta) lives exactly as long as the value it was measured for.
+local loadTimeKey = KEYS[4 + 2 * n + 2 * s]
+if ARGV[7] and loadTimeKey then
+  redis.call('SET', loadTimeKey, ARGV[7], 'PX', ttl)
+end
 
 -- Keep a set alive at least as long as its newest member.
 local function outlive(set)

@@ -11,6 +11,7 @@ test('defaults: empty prefix, evictd namespace, lease shorter than marker', () =
   assert.equal(layout.leaseKey('product:1'), 'evictd:lease:product:1');
   assert.equal(layout.keyMarkerKey('product:1'), 'evictd:mk:product:1');
   assert.equal(layout.tagMarkerKey('category:1'), 'evictd:mt:category:1');
+  assert.equal(layout.loadTimeKey('product:1'), 'evictd:lt:product:1');
   assert.equal(layout.tagSetKey('category:1'), 'evictd:tag:category:1');
   assert.equal(layout.shapeMarkerKey('key', 'product:*'), 'evictd:ms:k:product:*');
   assert.equal(layout.shapeSetKey('tag', 'category:*'), 'evictd:shape:t:category:*');
@@ -21,7 +22,7 @@ test('defaults: empty prefix, evictd namespace, lease shorter than marker', () =
 test('the prefix goes in front of every evictd key, and key and tag names never collide', () => {
   const layout = createRedisLayout({ keyPrefix: 'shop:' });
   const names = [
-    layout.leaseKey('x'), layout.keyMarkerKey('x'), layout.tagMarkerKey('x'), layout.tagSetKey('x'),
+    layout.leaseKey('x'), layout.keyMarkerKey('x'), layout.tagMarkerKey('x'), layout.tagSetKey('x'), layout.loadTimeKey('x'),
     layout.shapeMarkerKey('key', 'x'), layout.shapeMarkerKey('tag', 'x'), layout.shapeSetKey('key', 'x'), layout.shapeSetKey('tag', 'x'),
     layout.cleanupIndexKey, layout.cleanupSetKey('x'),
   ];
@@ -53,7 +54,7 @@ test('bad TTLs and prefixes are all reported at once', () => {
 });
 
 test('every protocol script is readable from the package', () => {
-  for (const name of ['lease', 'fill', 'release', 'invalidate', 'flush', 'drain'] as const) {
+  for (const name of ['lease', 'read', 'refresh', 'fill', 'release', 'invalidate', 'flush', 'drain'] as const) {
     assert.match(redisScriptSource(name), /redis\.call/);
   }
 });

@@ -18,6 +18,8 @@ export interface RedisLayout {
   keyMarkerKey(key: string): string;
   /** Invalidation marker of a tag: Redis server time in microseconds. */
   tagMarkerKey(tag: string): string;
+  /** Load time in ms of the cached value of an application key (early refresh's delta); same TTL as the value. */
+  loadTimeKey(key: string): string;
   /** Set of the application keys filled with this tag. */
   tagSetKey(tag: string): string;
   /** Invalidation marker of a key or tag shape (a table-wide invalidation): Redis server time in microseconds. */
@@ -64,6 +66,7 @@ export function createRedisLayout(opts: RedisLayoutOptions = {}): RedisLayout {
     leaseKey: (key: string) => `${ns}lease:${key}`,
     keyMarkerKey: (key: string) => `${ns}mk:${key}`,
     tagMarkerKey: (tag: string) => `${ns}mt:${tag}`,
+    loadTimeKey: (key: string) => `${ns}lt:${key}`,
     tagSetKey: (tag: string) => `${ns}tag:${tag}`,
     shapeMarkerKey: (kind: ShapeKind, shape: string) => `${ns}ms:${SHAPE_CODE[kind]}:${shape}`,
     shapeSetKey: (kind: ShapeKind, shape: string) => `${ns}shape:${SHAPE_CODE[kind]}:${shape}`,
@@ -98,7 +101,7 @@ function describe(value: unknown): string {
 }
 
 /** The Lua scripts of the protocol; their contracts are in schemas/redis/LAYOUT.md. */
-export type RedisScriptName = 'lease' | 'fill' | 'release' | 'invalidate' | 'flush' | 'drain';
+export type RedisScriptName = 'lease' | 'read' | 'refresh' | 'fill' | 'release' | 'invalidate' | 'flush' | 'drain';
 
 const scriptCache = new Map<RedisScriptName, string>();
 

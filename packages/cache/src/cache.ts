@@ -6,6 +6,7 @@ import { codecs, type Codec } from './codec.js';
 import { invalidateKeysAndTags, type InvalidationInput, type InvalidationResult } from './invalidate.js';
 import { CircuitBreaker, DEFAULT_BREAKER_POLICY, validateBreakerPolicy, type BreakerPolicy } from './breaker.js';
 import { L1Tier, type L1Options } from './l1.js';
+import { DEFAULT_EARLY_REFRESH, parseLoadTime, shouldRefreshEarly, validateEarlyRefresh, type EarlyRefreshPolicy } from './refresh.js';
 import { protocolScripts } from './scripts.js';
 import { CacheCounters, FILL_REJECT_REASONS, type CacheEvent, type CacheStats, type DegradeReason, type FillRejectReason } from './stats.js';
 import { DEFAULT_WAIT_POLICY, nextPollDelay, validateWaitPolicy, type WaitPolicy } from './stampede.js';
@@ -38,6 +39,14 @@ export interface CacheOptions {
    * their loader (and L1) without filling. On by default; `false` makes Redis errors reject as before.
    */
   breaker?: Partial<BreakerPolicy> | false;
+  /**
+   * Probabilistic early expiration (XFetch): a Redis hit refreshes the value in the background,
+   * with probability growing as the expiry nears, `now - loadTime * beta * ln(rand()) >= expiry`.
+   * The caller gets the cached value at once. The refresh takes the key's lease (one refresher
+   * per key across all instances) and fills through fill.lua like a miss, so it is fenced the same
+   * way. Off by default; `{}` means beta 1.
+   */
+  earlyRefresh?: Partial<EarlyRefreshPolicy> | false;
 }
 
 export interface LoadOptions {
@@ -60,7 +69,7 @@ export interface Cache {
   /** The L1 tier (inspection, tests), or null without `l1`. */
   readonly l1: L1View | null;
   readonly layout: RedisLayout;
-  /** Closes the L1 tier's own connections (never the `redis` client passed in). */
+  /** Waits for running early refreshes, then closes the L1 tier's own connections (never the `redis` client passed in). */
   close(): Promise<void>;
 }
 
@@ -91,6 +100,9 @@ export function createCache(options: CacheOptions): Cache {
     ? undefined
     : new CircuitBreaker(validateBreakerPolicy({ ...DEFAULT_BREAKER_POLICY, ...options.breaker }), (t) => counters.record({ type: 'breaker', ...t }));
   const l1 = options.l1 ? new L1Tier(redis, options.l1, (e) => counters.record(e)) : undefined;
+  const early = options.earlyRefresh ? validateEarlyRefresh({ ...DEFAULT_EARLY_REFRESH, ...options.earlyRefresh }) : undefined;
+  /** Keys this instance is refreshing now (other instances are kept out by the lease). */
+  const refreshing = new Map<string, Promise<void>>();
 
   /**
    * One Redis round trip behind the breaker. A connection failure, a timeout or an open breaker
@@ -142,10 +154,14 @@ export function createCache(options: CacheOptions): Cache {
       if (held) return hit(key, held, codec, 'l1-hit');
     }
     // With L1 the read goes through its tracked connection: only such reads may enter L1.
-    const read = await redisCall(() => (l1 ? l1.read(key) : redis.getBuffer(key)));
+    const read = await redisCall(() => readRedis(key));
     if (!read.ok) return degrade(loader, read.reason);
-    const cached = read.value;
-    if (cached !== null) return hit(key, cached, codec);
+    const { value: cached, pttlMs, loadTime } = read.value;
+    if (cached !== null) {
+      const value = hit(key, cached, codec);
+      if (early && shouldRefreshEarly(pttlMs, parseLoadTime(loadTime), early)) startRefresh(key, loader, codec, ttlMs, tags);
+      return value;
+    }
 
     const leaseKey = layout.leaseKey(key);
     const token = randomUUID();
@@ -163,7 +179,7 @@ export function createCache(options: CacheOptions): Cache {
       const [kind, payload] = leased.value;
       const outcome = kind?.toString();
       if (outcome === 'hit' && payload) return hit(key, payload, codec);
-      if (outcome === 'lease' && payload) return loadAndFill(key, loader, codec, ttlMs, tags, payload.toString());
+      if (outcome === 'lease' && payload) return (await loadAndFill(key, loader, codec, ttlMs, tags, payload.toString(), 'miss')).value;
       if (outcome !== 'busy') throw new Error(`evictd lease.lua answered ${String(outcome)} for ${key}: scripts out of date?`);
       if (delay === 0) counters.record({ type: 'stampede-wait' });
       const remaining = deadline - Date.now();
@@ -178,6 +194,61 @@ export function createCache(options: CacheOptions): Cache {
     }
   }
 
+  /**
+   * The hit path's one round trip: a lone GET, or with early refresh read.lua (GET + PTTL + GET of
+   * the load-time key in one command: a pipeline of three costs ioredis about 3x a GET, EVALSHA
+   * about the same as a GET); with L1 its tracked MULTI, which then reads the load time too.
+   */
+  async function readRedis(key: string): Promise<{ value: Buffer | null; pttlMs: number; loadTime: Buffer | null }> {
+    if (l1) {
+      return l1.read(key, early && {
+        loadTimeKey: layout.loadTimeKey(key),
+        // Leave the last loadTime * beta * 3 ms of the value's life to Redis reads (XFetch refreshes
+        // earlier than that with probability e^-3, 5 %), so L1 does not hide the expiry.
+        reserveMs: (raw) => (parseLoadTime(raw) ?? 0) * early.beta * 3,
+      });
+    }
+    if (!early) return { value: await redis.getBuffer(key), pttlMs: -1, loadTime: null };
+    const [value, pttlMs, loadTime] = await scripts.read(key, layout.loadTimeKey(key));
+    return { value, pttlMs, loadTime };
+  }
+
+  /** Starts a background refresh of a key this call just served from Redis; never throws. */
+  function startRefresh<T>(key: string, loader: Loader<T>, codec: Codec<T>, ttlMs: number, tags: string[]): void {
+    // One refresh per key per instance; and none while Redis is deemed down (it could not fill).
+    if (refreshing.has(key) || (breaker && breaker.state !== 'closed')) return;
+    const running = refresh(key, loader, codec, ttlMs, tags)
+      .catch(() => counters.record({ type: 'refresh-failed' }))
+      .finally(() => refreshing.delete(key));
+    refreshing.set(key, running);
+  }
+
+  async function refresh<T>(key: string, loader: Loader<T>, codec: Codec<T>, ttlMs: number, tags: string[]): Promise<void> {
+    const leaseKey = layout.leaseKey(key);
+    const taken = await redisCall(
+      () => scripts.refresh(key, leaseKey, randomUUID(), layout.leaseTtlMs),
+      ([kind, payload]) => {
+        if (kind?.toString() === 'lease' && payload) scripts.release(leaseKey, payload.toString()).catch(() => undefined);
+      },
+    );
+    if (!taken.ok) {
+      counters.record({ type: 'refresh-failed' });
+      return;
+    }
+    const [kind, payload] = taken.value;
+    const outcome = kind?.toString();
+    if (outcome === 'busy') {
+      counters.record({ type: 'refresh-skipped' });
+      return;
+    }
+    // Invalidated or expired since the read: the next caller misses and loads under lease.lua.
+    if (outcome === 'gone') return;
+    if (outcome !== 'lease' || !payload) throw new Error(`evictd refresh.lua answered ${String(outcome)} for ${key}: scripts out of date?`);
+    counters.record({ type: 'refresh' });
+    const { answered } = await loadAndFill(key, loader, codec, ttlMs, tags, payload.toString(), 'refresh');
+    if (!answered) counters.record({ type: 'refresh-failed' });
+  }
+
   function hit<T>(key: string, raw: Buffer, codec: Codec<T>, type: 'hit' | 'l1-hit' = 'hit'): T {
     let value: T;
     try {
@@ -189,14 +260,19 @@ export function createCache(options: CacheOptions): Cache {
     return value;
   }
 
-  async function loadAndFill<T>(key: string, loader: Loader<T>, codec: Codec<T>, ttlMs: number, tags: string[], lease: string): Promise<T> {
-    counters.record({ type: 'miss' });
+  /** Runs the loader under a held lease and fills; `answered` is false if the fill got no reply. */
+  async function loadAndFill<T>(key: string, loader: Loader<T>, codec: Codec<T>, ttlMs: number, tags: string[], lease: string, purpose: 'miss' | 'refresh'): Promise<{ value: T; answered: boolean }> {
+    if (purpose === 'miss') counters.record({ type: 'miss' });
     const leaseKey = layout.leaseKey(key);
     let value: T;
     let encoded: string | Buffer;
+    const started = performance.now();
+    let loadTimeMs: string | undefined;
     try {
       value = await loader();
       encoded = codec.encode(value);
+      // Never 0: a recorded load time of 0 would turn early refresh off for the key.
+      if (early) loadTimeMs = Math.max(0.001, performance.now() - started).toFixed(3);
     } catch (err) {
       // Let a waiting caller take over at once instead of waiting out the lease TTL.
       await redisCall(() => scripts.release(leaseKey, lease)).catch(() => undefined);
@@ -211,15 +287,16 @@ export function createCache(options: CacheOptions): Cache {
       ...shapes.map((s) => layout.shapeMarkerKey(s.kind, s.shape)),
       ...tags.map(layout.tagSetKey),
       ...shapes.map((s) => layout.shapeSetKey(s.kind, s.shape)),
+      ...(loadTimeMs === undefined ? [] : [layout.loadTimeKey(key)]),
     ];
     if (breaker && breaker.state !== 'closed') {
       // Never fill while Redis is deemed down; the lease expires on its own.
       counters.record({ type: 'fill-rejected', reason: 'breaker-open' });
-      return value;
+      return { value, answered: true };
     }
-    const filled = await redisCall(() => scripts.fill(fillKeys, lease, encoded, ttlMs, layout.markerTtlMs, tags.length, shapes.length));
+    const filled = await redisCall(() => scripts.fill(fillKeys, lease, encoded, ttlMs, layout.markerTtlMs, tags.length, shapes.length, loadTimeMs));
     // Unanswered: the fill may still run in Redis, where the fence decides; the caller has its value.
-    if (!filled.ok) return value;
+    if (!filled.ok) return { value, answered: false };
     const outcome = filled.value;
     if (outcome === 'ok') {
       counters.record({ type: 'fill' });
@@ -227,7 +304,7 @@ export function createCache(options: CacheOptions): Cache {
     }
     else if (isRejectReason(outcome)) counters.record({ type: 'fill-rejected', reason: outcome });
     else throw new Error(`evictd fill.lua answered ${String(outcome)} for ${key}: scripts out of date?`);
-    return value;
+    return { value, answered: true };
   }
 
   return {
@@ -251,6 +328,7 @@ export function createCache(options: CacheOptions): Cache {
       : null,
     layout,
     close: async () => {
+      await Promise.all(refreshing.values());
       await l1?.close();
     },
   };

@@ -63,6 +63,13 @@ export interface L1Stats {
   storeSkipped: Record<L1SkipReason, number>;
 }
 
+/** What a tracked read saw: the value (null: a miss), its PTTL, and its load time when asked for. */
+export interface L1Read {
+  value: Buffer | null;
+  pttlMs: number;
+  loadTime: Buffer | null;
+}
+
 interface InFlight {
   readers: number;
   generation: number;
@@ -133,9 +140,12 @@ export class L1Tier {
 
   /**
    * GET + PTTL on the tracked connection; stores the value in L1 when rules 1-3 allow. Resolves
-   * with the value (null on a miss) either way; rejects on a Redis error.
+   * with the value (null on a miss) either way; rejects on a Redis error. With `refresh` (early
+   * refresh on) the value's load time is read in the same MULTI, and the entry's L1 lifetime ends
+   * `refresh.reserveMs(loadTime)` before the Redis expiry, so the reads that may decide to refresh
+   * it early reach Redis instead of being answered by L1 until the value expires.
    */
-  async read(key: string): Promise<Buffer | null> {
+  async read(key: string, refresh?: { loadTimeKey: string; reserveMs: (loadTime: Buffer | null) => number }): Promise<L1Read> {
     const startEpoch = this.epoch;
     const tracked = this.tracking;
     let flight = this.inFlight.get(key);
@@ -143,20 +153,25 @@ export class L1Tier {
     flight.readers++;
     const startGeneration = flight.generation;
     try {
-      const replies = await this.reader.multi().getBuffer(key).pttl(key).exec();
+      const tx = this.reader.multi().getBuffer(key).pttl(key);
+      if (refresh) tx.getBuffer(refresh.loadTimeKey);
+      const replies = await tx.exec();
       if (!replies) throw new Error(`L1 read of ${key}: Redis discarded the transaction`);
-      const [[getErr, value], [pttlErr, pttl]] = replies as [[Error | null, Buffer | null], [Error | null, number]];
+      const [[getErr, value], [pttlErr, pttl], lt] = replies as [[Error | null, Buffer | null], [Error | null, number], [Error | null, Buffer | null] | undefined];
       if (getErr) throw getErr;
       if (pttlErr) throw pttlErr;
-      if (value === null) return null;
+      if (lt?.[0]) throw lt[0];
+      const loadTime = lt?.[1] ?? null;
+      if (value === null) return { value, pttlMs: pttl, loadTime };
       if (!tracked || !this.tracking || this.epoch !== startEpoch) this.skip('untracked');
       else if (flight.generation !== startGeneration) this.skip('invalidated-in-flight');
       else {
         // -1: no expiry in Redis; -2 cannot happen for a value read in the same MULTI.
-        const ttl = pttl >= 0 ? Math.min(pttl, this.ttlMs) : this.ttlMs;
+        const reserve = refresh && pttl >= 0 ? refresh.reserveMs(loadTime) : 0;
+        const ttl = pttl >= 0 ? Math.min(pttl - reserve, this.ttlMs) : this.ttlMs;
         if (ttl > 0) this.store.set(key, value, this.now() + ttl);
       }
-      return value;
+      return { value, pttlMs: pttl, loadTime };
     } finally {
       if (--flight.readers === 0) this.inFlight.delete(key);
     }

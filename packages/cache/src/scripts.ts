@@ -11,7 +11,12 @@ type Reply = unknown;
 
 export interface ProtocolScripts {
   lease(valueKey: string, leaseKey: string, token: string, leaseTtlMs: number): Promise<Buffer[]>;
-  fill(keys: string[], leaseValue: string, value: string | Buffer, ttlMs: number, markerTtlMs: number, tagCount: number, shapeCount: number): Promise<string>;
+  /** read.lua: GET + PTTL of the key and GET of its load-time key, one command (early refresh's hit path). */
+  read(valueKey: string, loadTimeKey: string): Promise<[Buffer | null, number, Buffer | null]>;
+  /** refresh.lua: the lease for a key that is still cached ('lease' | 'busy' | 'gone'). */
+  refresh(valueKey: string, leaseKey: string, token: string, leaseTtlMs: number): Promise<Buffer[]>;
+  /** With `loadTimeMs`, the last of `keys` is the load-time key (fill.lua ARGV[7]). */
+  fill(keys: string[], leaseValue: string, value: string | Buffer, ttlMs: number, markerTtlMs: number, tagCount: number, shapeCount: number, loadTimeMs?: string): Promise<string>;
   release(leaseKey: string, leaseValue: string): Promise<number>;
   flush(keys: string[], shapeCount: number, markerTtlMs: number): Promise<number>;
   drain(cleanupIndexKey: string, cleanupSetKey: string, count: number): Promise<[number, number]>;
@@ -19,6 +24,8 @@ export interface ProtocolScripts {
 
 const COMMANDS: Record<RedisScriptName, string> = {
   lease: 'evictdLease',
+  read: 'evictdRead',
+  refresh: 'evictdRefresh',
   fill: 'evictdFill',
   release: 'evictdRelease',
   invalidate: 'evictdInvalidate',
@@ -58,8 +65,11 @@ export function protocolScripts(redis: Redis): ProtocolScripts {
   return {
     lease: (valueKey, leaseKey, token, leaseTtlMs) =>
       call(`${COMMANDS.lease}Buffer`, [2, valueKey, leaseKey, token, leaseTtlMs]) as Promise<Buffer[]>,
-    fill: (keys, leaseValue, value, ttlMs, markerTtlMs, tagCount, shapeCount) =>
-      call(COMMANDS.fill, [keys.length, ...keys, leaseValue, value, ttlMs, markerTtlMs, tagCount, shapeCount]) as Promise<string>,
+    read: (valueKey, loadTimeKey) => call(`${COMMANDS.read}Buffer`, [2, valueKey, loadTimeKey]) as Promise<[Buffer | null, number, Buffer | null]>,
+    refresh: (valueKey, leaseKey, token, leaseTtlMs) =>
+      call(`${COMMANDS.refresh}Buffer`, [2, valueKey, leaseKey, token, leaseTtlMs]) as Promise<Buffer[]>,
+    fill: (keys, leaseValue, value, ttlMs, markerTtlMs, tagCount, shapeCount, loadTimeMs) =>
+      call(COMMANDS.fill, [keys.length, ...keys, leaseValue, value, ttlMs, markerTtlMs, tagCount, shapeCount, ...(loadTimeMs === undefined ? [] : [loadTimeMs])]) as Promise<string>,
     release: (leaseKey, leaseValue) => call(COMMANDS.release, [1, leaseKey, leaseValue]) as Promise<number>,
     flush: (keys, shapeCount, markerTtlMs) => call(COMMANDS.flush, [keys.length, ...keys, shapeCount, markerTtlMs]) as Promise<number>,
     drain: (cleanupIndexKey, cleanupSetKey, count) => call(COMMANDS.drain, [2, cleanupIndexKey, cleanupSetKey, count]) as Promise<[number, number]>,

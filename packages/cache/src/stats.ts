@@ -31,6 +31,12 @@ export interface CacheStats {
   stampedeWaits: number;
   /** Waiting calls that gave up after the wait bound and loaded without filling. */
   stampedeTimeouts: number;
+  /** Early refreshes that took the key's lease and ran the loader in the background (earlyRefresh). */
+  refreshes: number;
+  /** Early refreshes that failed: the loader threw, or Redis failed or did not answer (never thrown to a caller). */
+  refreshFailures: number;
+  /** Early refreshes not started because another caller (any instance) held the key's lease. */
+  refreshSkipped: number;
   /** The Redis circuit breaker: its state now and how often it changed. */
   breaker: { state: BreakerState; opened: number; halfOpened: number; closed: number };
   /** The L1 tier's gauges and counters; null when the cache has no `l1`. */
@@ -38,7 +44,7 @@ export interface CacheStats {
 }
 
 export type CacheEvent =
-  | { type: 'l1-hit' | 'hit' | 'miss' | 'fill' | 'unregistered-fill' | 'stampede-wait' | 'stampede-timeout' }
+  | { type: 'l1-hit' | 'hit' | 'miss' | 'fill' | 'unregistered-fill' | 'stampede-wait' | 'stampede-timeout' | 'refresh' | 'refresh-failed' | 'refresh-skipped' }
   | { type: 'fill-rejected'; reason: FillRejectReason }
   | { type: 'degraded'; reason: DegradeReason }
   | ({ type: 'breaker' } & BreakerTransition)
@@ -58,6 +64,9 @@ export class CacheCounters {
     fillRejected: { 'lease-lost': 0, 'too-old': 0, invalidated: 0, 'breaker-open': 0 },
     stampedeWaits: 0,
     stampedeTimeouts: 0,
+    refreshes: 0,
+    refreshFailures: 0,
+    refreshSkipped: 0,
     breaker: { opened: 0, halfOpened: 0, closed: 0 },
   };
 
@@ -75,6 +84,9 @@ export class CacheCounters {
       case 'fill-rejected': c.fillRejected[event.reason]++; break;
       case 'stampede-wait': c.stampedeWaits++; break;
       case 'stampede-timeout': c.stampedeTimeouts++; break;
+      case 'refresh': c.refreshes++; break;
+      case 'refresh-failed': c.refreshFailures++; break;
+      case 'refresh-skipped': c.refreshSkipped++; break;
       case 'breaker':
         if (event.to === 'open') c.breaker.opened++;
         else if (event.to === 'half-open') c.breaker.halfOpened++;
