@@ -23,7 +23,23 @@ export interface AppDeps {
   metrics: DemoMetrics;
   health(): Promise<HealthReport>;
   logger: Logger;
+  demo?: DemoControls;
 }
+
+/** The two-instance view and the local demo's Redis outage (see instances.ts). */
+export interface DemoControls {
+  /** What this instance offers the page (GET /demo). */
+  info(): Record<string, unknown>;
+  /** Events each new /events client gets after the timeline snapshot (the instances' latest reports). */
+  initialEvents(): Array<{ event: string; data: unknown }>;
+  /** The other instance, whose reads /peer/... forwards. */
+  peerUrl?: string;
+  /** Present only in `npm run demo`: stops Redis for that many seconds; false while one runs. */
+  beginOutage?(seconds: number): boolean;
+}
+
+const OUTAGE_SECONDS = { default: 5, max: 30 };
+const PEER_TIMEOUT_MS = 5000;
 
 /** The page: static files next to src/ and dist/ alike, read once. */
 const PAGE_FILES: Record<string, { file: string; type: string }> = {
@@ -45,7 +61,7 @@ function id(raw: string | undefined, what: string): number {
 }
 
 function sendCached(res: ServerResponse, read: CachedRead<unknown>, what: string): void {
-  const headers = { 'x-cache': read.outcome, 'x-cache-key': read.key };
+  const headers = { 'x-cache': read.outcome, 'x-cache-key': read.key, ...(read.tier ? { 'x-cache-tier': read.tier } : {}) };
   if (read.value === null) sendJson(res, 404, { error: `${what} not found` }, headers);
   else sendJson(res, 200, read.value, headers);
 }
@@ -126,7 +142,49 @@ export function createRequestHandler(deps: AppDeps): (req: IncomingMessage, res:
       method: 'GET',
       name: '/events',
       pattern: /^\/events$/,
-      handle: ({ res }) => events.attach(res, [{ event: 'snapshot', data: timeline.snapshot() }]),
+      handle: ({ res }) => events.attach(res, [{ event: 'snapshot', data: timeline.snapshot() }, ...(deps.demo?.initialEvents() ?? [])]),
+    },
+    {
+      method: 'GET',
+      name: '/demo',
+      pattern: /^\/demo$/,
+      handle: ({ res }) => sendJson(res, 200, deps.demo?.info() ?? {}),
+    },
+    {
+      method: 'GET',
+      name: '/peer/*',
+      // The page reads through instance B via A: same origin, and B's port need not be reachable.
+      pattern: /^\/peer(\/(?:products|categories)\/\d+(?:\/products)?)$/,
+      async handle({ res, params }) {
+        const peer = deps.demo?.peerUrl;
+        if (!peer) throw new HttpError(404, 'this instance has no peer (DEMO_PEER_URL)');
+        let upstream: Response;
+        try {
+          upstream = await fetch(`${peer}${params[0]}`, { signal: AbortSignal.timeout(PEER_TIMEOUT_MS) });
+        } catch (err) {
+          throw new HttpError(502, `the peer instance does not answer: ${(err as Error).message}`);
+        }
+        const headers: Record<string, string> = { 'content-type': upstream.headers.get('content-type') ?? 'application/json' };
+        for (const h of ['x-cache', 'x-cache-key', 'x-cache-tier']) {
+          const v = upstream.headers.get(h);
+          if (v !== null) headers[h] = v;
+        }
+        res.writeHead(upstream.status, headers).end(Buffer.from(await upstream.arrayBuffer()));
+      },
+    },
+    {
+      method: 'POST',
+      name: '/demo/redis-outage',
+      pattern: /^\/demo\/redis-outage$/,
+      handle({ req, res }) {
+        const begin = deps.demo?.beginOutage;
+        if (!begin) throw new HttpError(404, 'no Redis control here: only `npm run demo` (which runs the local servers) offers it');
+        const raw = new URL(req.url ?? '/', 'http://x').searchParams.get('seconds');
+        const seconds = raw === null ? OUTAGE_SECONDS.default : Number(raw);
+        if (!Number.isInteger(seconds) || seconds < 1 || seconds > OUTAGE_SECONDS.max) throw new HttpError(400, `seconds must be an integer from 1 to ${OUTAGE_SECONDS.max}, got ${JSON.stringify(raw)}`);
+        if (!begin(seconds)) throw new HttpError(409, 'a Redis outage is already running');
+        sendJson(res, 202, { seconds });
+      },
     },
     {
       method: 'GET',

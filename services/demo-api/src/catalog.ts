@@ -2,7 +2,8 @@
  * Cache-aside reads through @evictd/cache. The keys and tags here are the ones the demo rules
  * (demo/evictd.yaml) produce from row changes: keep both in step.
  */
-import { codecs, type Cache } from '@evictd/cache';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { codecs, type Cache, type CacheEvent } from '@evictd/cache';
 import type { Category, Product, Shop } from './shop.js';
 
 export const cacheKeys = {
@@ -12,13 +13,28 @@ export const cacheKeys = {
   categoryTag: (id: number) => `category:${id}`,
 };
 
-export type CacheOutcome = 'HIT' | 'MISS';
+/** DEGRADED: Redis down or slow (or the breaker open), answered from Postgres without filling. */
+export type CacheOutcome = 'HIT' | 'MISS' | 'DEGRADED';
+/** Where a HIT came from: this process's L1, or Redis. */
+export type CacheTier = 'l1' | 'redis' | null;
 
 export interface CachedRead<T> {
   /** null: not in the database (never cached). */
   value: T | null;
   outcome: CacheOutcome;
+  tier: CacheTier;
   key: string;
+}
+
+/** What the cache reported during one read: its events run in the caller's async context. */
+const readScope = new AsyncLocalStorage<{ l1Hit: boolean; degraded: boolean }>();
+
+/** Pass every cache event here (the cache's onEvent): it tells the read in progress its tier. */
+export function noteReadEvent(event: CacheEvent): void {
+  const scope = readScope.getStore();
+  if (!scope) return;
+  if (event.type === 'l1-hit') scope.l1Hit = true;
+  else if (event.type === 'degraded') scope.degraded = true;
 }
 
 export interface Catalog {
@@ -34,8 +50,10 @@ export function createCatalog(cache: Cache, shop: Shop, ttlMs: number, onRead: (
     // The loader runs only on a miss, so it tells this request's outcome even under concurrency.
     let outcome: CacheOutcome = 'HIT';
     let result: CachedRead<T>;
+    const scope = { l1Hit: false, degraded: false };
+    const tier = (): CacheTier => (outcome !== 'HIT' ? null : scope.l1Hit ? 'l1' : 'redis');
     try {
-      const value = await cache.getOrLoad(
+      const value = await readScope.run(scope, () => cache.getOrLoad(
         key,
         async () => {
           outcome = 'MISS';
@@ -45,11 +63,13 @@ export function createCatalog(cache: Cache, shop: Shop, ttlMs: number, onRead: (
           return row;
         },
         { ttlMs, tags, codec: codecs.json<T>() },
-      );
-      result = { value, outcome, key };
+      ));
+      if (scope.degraded) outcome = 'DEGRADED';
+      result = { value, outcome, tier: tier(), key };
     } catch (err) {
       if (!(err instanceof NotFound)) throw err;
-      result = { value: null, outcome, key };
+      if (scope.degraded) outcome = 'DEGRADED';
+      result = { value: null, outcome, tier: tier(), key };
     }
     onRead(result);
     return result;

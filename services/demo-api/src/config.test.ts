@@ -46,3 +46,14 @@ test('all problems are reported at once, each naming its variable, without echoi
   assert.equal(err.problems.length, 7);
   assert.ok(!err.message.includes('hunter2'));
 });
+
+test('the two-instance settings: name, L1 on by default, the peer URL without its trailing slash', () => {
+  const defaults = parseDemoConfig(base);
+  assert.deepEqual([defaults.instance, defaults.l1, defaults.peerUrl], ['A', true, null]);
+  const b = parseDemoConfig({ ...base, DEMO_INSTANCE: 'B', DEMO_L1: 'off', DEMO_PEER_URL: 'http://127.0.0.1:8081/' });
+  assert.deepEqual([b.instance, b.l1, b.peerUrl], ['B', false, 'http://127.0.0.1:8081']);
+  assert.throws(
+    () => parseDemoConfig({ ...base, DEMO_INSTANCE: 'a b', DEMO_L1: 'yes', DEMO_PEER_URL: 'ftp://x/y' }),
+    (err: unknown) => err instanceof DemoConfigError && err.problems.length === 3 && /DEMO_L1 must be on or off/.test(err.message),
+  );
+});

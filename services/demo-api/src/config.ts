@@ -23,6 +23,12 @@ export interface DemoConfig {
   /** The evictd rules file whose templates are the cache's key registry (must be evictd's own). */
   rulesFile: string;
   logLevel: LogLevel;
+  /** This instance's name on the page (DEMO_INSTANCE), e.g. A or B. */
+  instance: string;
+  /** The cache's in-process L1 tier (DEMO_L1=off turns it off). */
+  l1: boolean;
+  /** Another demo API instance (DEMO_PEER_URL) whose L1 events and reads this one relays to its page. */
+  peerUrl: string | null;
 }
 
 /** The demo's rules, next to src/ and dist/ alike. */
@@ -97,8 +103,18 @@ export function parseDemoConfig(env: Env): DemoConfig {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
   }
 
+  const instance = value('DEMO_INSTANCE') ?? 'A';
+  if (!/^[A-Za-z0-9_-]{1,16}$/.test(instance)) problems.push(`DEMO_INSTANCE must be 1-16 letters, digits, "_" or "-", got ${JSON.stringify(instance)}`);
+  const l1Raw = value('DEMO_L1') ?? 'on';
+  if (!['on', 'off'].includes(l1Raw)) problems.push(`DEMO_L1 must be on or off, got ${JSON.stringify(l1Raw)}`);
+  const peerUrl = value('DEMO_PEER_URL') ?? null;
+  if (peerUrl !== null && !/^https?:\/\/[^\s/]+\/?$/.test(peerUrl)) problems.push(`DEMO_PEER_URL must be an http(s) base URL, e.g. http://127.0.0.1:8081, got ${JSON.stringify(peerUrl)}`);
+
   if (problems.length > 0) throw new DemoConfigError(problems);
-  return Object.freeze({ databaseUrl, redisUrl, kafkaBrokers: Object.freeze(kafkaBrokers), topicPrefix, keyPrefix, host, port, cacheTtlMs, rulesFile, logLevel });
+  return Object.freeze({
+    databaseUrl, redisUrl, kafkaBrokers: Object.freeze(kafkaBrokers), topicPrefix, keyPrefix, host, port, cacheTtlMs, rulesFile, logLevel,
+    instance, l1: l1Raw === 'on', peerUrl: peerUrl?.replace(/\/$/, '') ?? null,
+  });
 }
 
 /** The config of this process. */

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureSetup, externalStackEnv, PURPOSES, startStack } from '@evictd/infra';
 import { DemoConfigError } from './config.js';
+import type { RedisControl } from './instances.js';
 import { startDemo } from './pipeline.js';
 
 const say = (text: string) => process.stdout.write(`demo: ${text}\n`);
@@ -35,6 +36,8 @@ const elapsed = () => `${Math.round((performance.now() - began) / 1000)} s`;
 
 async function main(): Promise<void> {
   let env = externalStackEnv();
+  // Only with the local stack, which this launcher owns: the page's "stop Redis" button.
+  let redisControl: RedisControl | undefined;
   // A fresh machine: system packages (apt as root on Debian/Ubuntu, else the command to run) and the Kafka jars.
   await ensureSetup({ ...PURPOSES.demo, stack: !env }, say);
   if (env) {
@@ -44,6 +47,7 @@ async function main(): Promise<void> {
     const stack = await startStack({ handleSignals: false, onProgress: say });
     stoppers.push(() => stack.stop());
     env = stack.env;
+    redisControl = stack.redis;
     say(`servers ready after ${elapsed()}`);
   }
 
@@ -56,9 +60,12 @@ async function main(): Promise<void> {
     env: { LOG_LEVEL: 'warn', ...process.env, ...env },
     onEvictdOutput: (line) => logStream.write(`${line}\n`),
     onProgress: say,
+    secondInstance: true,
+    ...(redisControl ? { redisControl } : {}),
   });
   stoppers.push(() => demo.stop());
   say(`evictd run is healthy: pid ${demo.evictd.pid}, ${demo.evictd.url}/metrics, log ${evictdLog}`);
+  if (demo.peer) say(`demo API instance B: pid ${demo.peer.pid}, ${demo.peer.url} (instance A below relays its L1 events to the page)`);
   if (!demo.timelineReady) say('the live timeline is not reading change events: the API works, the page shows no timeline');
   process.stdout.write(`\nOpen ${demo.api.url}/   (ready after ${elapsed()})\n\n(Ctrl-C stops the demo and everything it started)\n`);
 }

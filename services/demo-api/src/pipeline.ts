@@ -4,16 +4,19 @@
  */
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { DEMO_RULES_FILE, parseDemoConfig } from './config.js';
+import type { RedisControl } from './instances.js';
 import { createDemoLogger, startDemoApi, type DemoApi } from './server.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SQL_FILES = ['demo-schema.sql', 'demo-seed.sql'].map((f) => fileURLToPath(new URL(`../../../infra/sql/${f}`, import.meta.url)));
 const EVICTD_CLI = fileURLToPath(new URL('../../invalidator/src/cli.ts', import.meta.url));
 const EXIT_WITH_PARENT = new URL('./exit-with-parent.ts', import.meta.url).href;
+const API_MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
 /** Creates the shop tables and seed rows (both files are idempotent). */
 export async function applyDemoSchema(databaseUrl: string): Promise<void> {
@@ -129,10 +132,26 @@ export interface StartDemoOptions {
   onEvictdOutput?: (line: string) => void;
   /** What it is doing while it waits (for a terminal). */
   onProgress?: (message: string) => void;
+  /**
+   * Also run instance B as a child process (its own L1); instance A (this process, `api`) relays
+   * B's L1 events and reads to its page. Default false.
+   */
+  secondInstance?: boolean;
+  /** The local stack's Redis: the page offers a button that stops it for a few seconds. */
+  redisControl?: RedisControl;
+}
+
+export interface ApiChild {
+  pid: number;
+  url: string;
+  recentOutput(): string;
+  stop(): Promise<number | null>;
 }
 
 export interface RunningDemo {
   api: DemoApi;
+  /** Instance B, with secondInstance. */
+  peer: ApiChild | null;
   evictd: EvictdChild;
   /** False when the API's change consumer did not come up (the page then shows no timeline). */
   timelineReady: boolean;
@@ -150,28 +169,94 @@ export async function startDemo(options: StartDemoOptions): Promise<RunningDemo>
   const evictdEnv = Object.fromEntries(Object.entries(options.env).filter((e): e is [string, string] => e[1] !== undefined));
   options.onProgress?.('demo schema and seed applied; starting `evictd run` (it creates its slot, publication and topics, then joins its consumer group)...');
   const evictd = await startEvictd({ env: evictdEnv, ...(options.onEvictdOutput ? { onOutput: options.onEvictdOutput } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
-  options.onProgress?.('evictd run is healthy; starting the demo API and its timeline consumer...');
+  let peer: ApiChild | null = null;
   let api: DemoApi;
   try {
-    api = await startDemoApi(config, logger).catch((err: unknown) => {
+    if (options.secondInstance) {
+      options.onProgress?.('evictd run is healthy; starting demo API instance B (a process of its own, its own L1)...');
+      peer = await startApiChild({ ...evictdEnv, DEMO_INSTANCE: 'B', HOST: config.host, PORT: String(await freePort(config.host)) });
+    }
+    options.onProgress?.(`starting the demo API${peer ? ' instance A' : ''} and its timeline consumer...`);
+    const configA = peer ? { ...config, instance: 'A', peerUrl: peer.url } : config;
+    const extras = options.redisControl ? { redisControl: options.redisControl } : {};
+    api = await startDemoApi(configA, logger, extras).catch((err: unknown) => {
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
       logger.warn({ port: config.port }, 'port busy: using a free port instead');
-      return startDemoApi({ ...config, port: 0 }, logger);
+      return startDemoApi({ ...configA, port: 0 }, logger, extras);
     });
   } catch (err) {
+    await peer?.stop();
     await evictd.stop();
     throw err;
   }
   const timelineReady = await waitForTimeline(api);
   return {
     api,
+    peer,
     evictd,
     timelineReady,
     async stop() {
       await api.close();
+      await peer?.stop();
       await evictd.stop();
     },
   };
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ host, port: 0, exclusive: true }, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const API_READY_TIMEOUT_MS = 60_000;
+
+/** Starts the demo API's service entry point (main.ts) as a child; resolves once its /healthz answers 200. */
+async function startApiChild(env: Record<string, string>): Promise<ApiChild> {
+  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', '--import', EXIT_WITH_PARENT, API_MAIN], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  for (const stream of [child.stdout!, child.stderr!]) {
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      lines.push(...chunk.split('\n').filter(Boolean));
+      lines.splice(0, Math.max(0, lines.length - KEEP_LINES));
+    });
+  }
+  let hasExited = false;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { hasExited = true; resolve(code); }));
+  const stop = async () => {
+    if (hasExited) return exited;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  };
+  const recentOutput = () => lines.join('\n');
+  const url = `http://${env.HOST!.includes(':') ? `[${env.HOST}]` : env.HOST}:${env.PORT}`;
+  const deadline = Date.now() + API_READY_TIMEOUT_MS;
+  try {
+    for (;;) {
+      if (hasExited) throw new Error(`demo API instance ${env.DEMO_INSTANCE} exited before it was healthy; its last output:\n${recentOutput()}`);
+      if (Date.now() > deadline) throw new Error(`demo API instance ${env.DEMO_INSTANCE} was not healthy within ${API_READY_TIMEOUT_MS} ms; its last output:\n${recentOutput()}`);
+      const ok = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+      if (ok) break;
+      await sleep(100);
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { pid: child.pid!, url, recentOutput, stop };
 }
 
 /** The API serves at once; its timeline needs its change consumer in place (offsets resolved). */

@@ -6,9 +6,10 @@ import { pino, type Logger } from 'pino';
 import { createCache, loadKeyRegistry } from '@evictd/cache';
 import { createRedisLayout } from '@evictd/schemas';
 import { createRequestHandler, type HealthReport } from './app.js';
-import { createCatalog } from './catalog.js';
+import { createCatalog, noteReadEvent } from './catalog.js';
 import type { DemoConfig } from './config.js';
 import { createEventStream } from './http/events.js';
+import { createOutage, instanceReport, l1Report, relayPeer, type InstanceReport, type RedisControl } from './instances.js';
 import { createDemoMetrics } from './metrics.js';
 import { createShop } from './shop.js';
 import { startChangeFeed } from './timeline/change-feed.js';
@@ -22,19 +23,48 @@ export interface DemoApi {
 }
 
 const HEALTH_TIMEOUT_MS = 2000;
+/** How often each instance reports its cache counters and breaker state on its event stream. */
+const REPORT_EVERY_MS = 1000;
+
+export interface DemoApiExtras {
+  /** Only `npm run demo` passes this (it owns the local stack): the page then offers the Redis-down button. */
+  redisControl?: RedisControl;
+}
+
+/** One warning when a connection fails (not one per reconnect attempt), one line when it is back. */
+export function warnOncePerOutage(conn: Redis, logger: Logger, what: string): void {
+  let downSince: number | null = null;
+  conn.on('error', (err: unknown) => {
+    if (downSince !== null) return;
+    downSince = Date.now();
+    logger.warn({ err }, `${what} error (retrying; said once until it is back)`);
+  });
+  conn.on('ready', () => {
+    if (downSince === null) return;
+    logger.warn({ downForMs: Date.now() - downSince }, `${what} is back`);
+    downSince = null;
+  });
+}
 
 export function createDemoLogger(config: Pick<DemoConfig, 'logLevel'>): Logger {
   return pino({ name: 'evictd-demo-api', level: config.logLevel, redact: { paths: ['url', '*.url', 'password', '*.password'], censor: '[redacted]' } });
 }
 
 /** Starts the API; resolves once it listens. `port: 0` in the config picks a free port. */
-export async function startDemoApi(config: DemoConfig, logger: Logger = createDemoLogger(config)): Promise<DemoApi> {
+export async function startDemoApi(config: DemoConfig, logger: Logger = createDemoLogger(config), extras: DemoApiExtras = {}): Promise<DemoApi> {
   const metrics = createDemoMetrics();
   const events = createEventStream();
   const timeline = new Timeline({ onUpdate: (entry) => events.broadcast('entry', entry) });
   const shop = createShop(config.databaseUrl);
-  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
-  redis.on('error', (err: unknown) => logger.warn({ err }, 'Redis connection error'));
+  // Not lazyConnect: the cache's L1 duplicates this client, and duplicates of a lazy client would
+  // not connect on their own (the invalidation subscriber never sends a command), so L1 would
+  // never start tracking. Start-up still fails on the first connection error, as connect() did.
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
+  const connected = new Promise<void>((resolve, reject) => {
+    redis.once('ready', resolve);
+    redis.once('error', reject);
+  });
+  warnOncePerOutage(redis, logger, 'Redis connection');
 
   const closers: Array<() => Promise<unknown>> = [async () => events.close(), () => shop.close(), () => redis.quit().catch(() => redis.disconnect())];
   let closing: Promise<void> | undefined;
@@ -45,12 +75,46 @@ export async function startDemoApi(config: DemoConfig, logger: Logger = createDe
     })());
 
   try {
-    await redis.connect();
+    await connected;
     // Must equal evictd's redis.keyPrefix and markerTtlMs (defaults on both sides).
     const layout = createRedisLayout({ keyPrefix: config.keyPrefix });
     // The same templates evictd maps rows with: fills join their shapes, so a TRUNCATE reaches them.
     const registry = await loadKeyRegistry(config.rulesFile);
-    const cache = createCache({ redis, layout, registry, defaultTtlMs: config.cacheTtlMs, onEvent: metrics.recordCacheEvent });
+    const { instance } = config;
+    let broadcastReport: () => void = () => undefined;
+    const cache = createCache({
+      redis,
+      layout,
+      registry,
+      defaultTtlMs: config.cacheTtlMs,
+      ...(config.l1 ? { l1: {} } : {}),
+      onEvent: (event) => {
+        metrics.recordCacheEvent(event);
+        noteReadEvent(event);
+        const l1 = l1Report(instance, event, Date.now());
+        if (l1) events.broadcast('l1', l1);
+        if (event.type === 'breaker' || event.type === 'l1-tracking') broadcastReport();
+      },
+    });
+    closers.push(() => cache.close());
+    const peerReports = new Map<string, InstanceReport>();
+    broadcastReport = () => events.broadcast('instance', instanceReport(instance, cache));
+    const reporter = setInterval(broadcastReport, REPORT_EVERY_MS);
+    reporter.unref();
+    closers.push(async () => clearInterval(reporter));
+    if (config.peerUrl) {
+      const relay = relayPeer({
+        url: config.peerUrl,
+        logger,
+        onEvent: (event, data) => {
+          if (event === 'instance') peerReports.set((data as InstanceReport).instance, data as InstanceReport);
+          events.broadcast(event, data);
+        },
+      });
+      closers.push(async () => relay.stop());
+    }
+    const outage = extras.redisControl ? createOutage(extras.redisControl, (state) => events.broadcast('redis-outage', state), logger) : undefined;
+    if (outage) closers.push(() => outage.settle());
     const catalog = createCatalog(cache, shop, config.cacheTtlMs, (read) => timeline.readServed(read.key, read.outcome, Date.now()));
 
     const keyspace = await watchKeyspace({
@@ -84,7 +148,13 @@ export async function startDemoApi(config: DemoConfig, logger: Logger = createDe
       return { ok: postgres === 'ok' && redisState === 'ok', detail };
     };
 
-    const server = createServer(createRequestHandler({ shop, catalog, timeline, events, metrics, health, logger }));
+    const demo = {
+      info: () => ({ instance, l1: config.l1, peer: config.peerUrl !== null, redisOutage: outage !== undefined }),
+      initialEvents: () => [instanceReport(instance, cache), ...peerReports.values()].map((data) => ({ event: 'instance', data })),
+      ...(config.peerUrl ? { peerUrl: config.peerUrl } : {}),
+      ...(outage ? { beginOutage: (seconds: number) => outage.begin(seconds) } : {}),
+    };
+    const server = createServer(createRequestHandler({ shop, catalog, timeline, events, metrics, health, logger, demo }));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => {

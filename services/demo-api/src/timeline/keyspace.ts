@@ -73,7 +73,13 @@ export async function watchKeyspace(options: KeyspaceWatchOptions): Promise<Keys
   const markerPrefix = layout.keyMarkerKey('');
   const patterns = [...options.keyPatterns, `${globEscape(markerPrefix)}*`].map((p) => channelPrefix + p);
   const subscriber = redis.duplicate();
-  subscriber.on('error', (err: unknown) => logger.warn({ err }, 'timeline: Redis subscriber connection error'));
+  let downSince: number | null = null;
+  subscriber.on('error', (err: unknown) => {
+    if (downSince !== null) return; // once per outage, not once per reconnect attempt
+    downSince = Date.now();
+    logger.warn({ err }, 'timeline: Redis subscriber connection error (retrying)');
+  });
+  subscriber.on('ready', () => (downSince = null));
   subscriber.on('pmessage', (_pattern: string, channel: string, event: string) => {
     const obs = classifyKeyspaceMessage(channel, event, channelPrefix, markerPrefix, Date.now());
     if (obs) options.onObservation(obs);

@@ -101,7 +101,7 @@ export class Timeline {
   }
 
   /** A read served by this API. */
-  readServed(key: string, outcome: 'HIT' | 'MISS', at: number): void {
+  readServed(key: string, outcome: 'HIT' | 'MISS' | 'DEGRADED', at: number): void {
     if (outcome !== 'MISS') return;
     for (const entry of this.entries) {
       if (entry.key === key && entry.steps.invalidated && !entry.steps.miss) {
