@@ -18,6 +18,16 @@ const state = {
   entries: new Map(),
   /** entries whose invalidation already triggered a re-read */
   reread: new Set(),
+  /** GET /demo: { instance, l1, peer, redisOutage } */
+  demo: { instance: 'A', peer: false, redisOutage: false },
+  /** instance name -> its latest report (cache counters, breaker, L1) */
+  instances: new Map(),
+  /** product id -> X-Cache of the last read through instance B */
+  peerOutcomes: new Map(),
+  /** { instance, key, at } as each instance's L1 dropped a key, newest last */
+  l1Drops: [],
+  /** the Redis outage in progress or last run */
+  outage: null,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -38,21 +48,27 @@ function el(tag, attrs = {}, ...children) {
 async function api(path, options = {}) {
   const res = await fetch(path, { ...options, headers: { accept: 'application/json', ...(options.headers ?? {}) } });
   const body = await res.json().catch(() => null);
-  return { status: res.status, outcome: res.headers.get('x-cache'), body };
+  return { status: res.status, outcome: res.headers.get('x-cache'), tier: res.headers.get('x-cache-tier'), body };
 }
 
-const badge = (outcome) => (outcome ? el('span', { class: `badge ${outcome.toLowerCase()}` }, outcome) : el('span', { class: 'badge none' }, '—'));
+const badge = (outcome, tier) =>
+  outcome ? el('span', { class: `badge ${outcome.toLowerCase()}`, title: tier ? `from ${tier === 'l1' ? "this instance's L1" : 'Redis'}` : null }, tier === 'l1' ? 'HIT L1' : outcome) : el('span', { class: 'badge none' }, '—');
+const peerBadge = (read) => (read ? el('span', { class: `pbadge ${read.outcome.toLowerCase()}`, title: 'the same read through instance B' }, `B ${read.tier === 'l1' ? 'HIT L1' : read.outcome}`) : null);
+const clock = (at) => {
+  const d = new Date(at);
+  return `${d.toLocaleTimeString([], { hour12: false })}.${String(d.getMilliseconds()).padStart(3, '0')}`;
+};
 const price = (text) => `€ ${text}`;
 
 // ---- products -------------------------------------------------------------
 
 async function readProduct(id) {
-  const { status, outcome, body } = await api(`/products/${id}`);
+  const { status, outcome, tier, body } = await api(`/products/${id}`);
   if (status === 404) state.products.delete(id); // deleted in Postgres
   if (status !== 200) return renderProducts();
   const before = state.products.get(id)?.product;
   const changed = before !== undefined && (before.price !== body.price || before.name !== body.name || before.category_id !== body.category_id);
-  const entry = { product: body, outcome, changed };
+  const entry = { product: body, outcome, tier, changed };
   state.products.set(id, entry);
   if (changed && id === Number($('edit-id').value) && !$('edit-form').contains(document.activeElement)) fillEditForm();
   // Flash once: later renders must not replay the highlight.
@@ -73,9 +89,23 @@ async function loadAll() {
   const lists = await Promise.all(categories.map((c) => readList(c.id)));
   const ids = lists.flat().map((p) => p.id);
   await Promise.all(ids.map(readProduct));
+  await readThroughPeer(ids, categories.map((c) => c.id));
   if (state.selectedId === null && ids.length > 0) select(ids[0]);
   renderProducts();
   renderCategoryOptions();
+}
+
+/** The same reads through instance B (relayed by A), so B's L1 holds the keys too. */
+async function readThroughPeer(productIds, categoryIds) {
+  if (!state.demo.peer) return;
+  await Promise.all([
+    ...productIds.map(async (id) => {
+      const { status, outcome, tier } = await api(`/peer/products/${id}`);
+      if (status === 200) state.peerOutcomes.set(id, { outcome, tier });
+    }),
+    ...categoryIds.map((id) => api(`/peer/categories/${id}/products`)),
+  ]);
+  renderProducts();
 }
 
 function select(id) {
@@ -95,7 +125,7 @@ function renderProducts() {
     rows.push(
       el('tr', { class: 'group', 'data-category-id': String(category.id) }, el('td', { colspan: '3' }, category.name, el('code', {}, ` category:${category.id}:products`)), el('td', {}, badge(state.lists.get(category.id)))),
     );
-    for (const { product, outcome, changed } of products) {
+    for (const { product, outcome, tier, changed } of products) {
       rows.push(
         el(
           'tr',
@@ -107,7 +137,7 @@ function renderProducts() {
           el('td', { class: 'muted' }, String(product.id)),
           el('td', {}, el('div', { class: 'name' }, product.name), el('div', { class: 'desc' }, product.description)),
           el('td', { class: 'num price' }, price(product.price)),
-          el('td', {}, badge(outcome)),
+          el('td', {}, badge(outcome, tier), peerBadge(state.peerOutcomes.get(product.id))),
         ),
       );
     }
@@ -182,6 +212,7 @@ async function rereadAfterInvalidation(entry) {
     const before = state.products.get(id)?.product.category_id;
     await readProduct(id);
     for (const c of [before, state.products.get(id)?.product.category_id]) if (c !== undefined) lists.add(c);
+    await readThroughPeer([id], []);
   }
   const category = /^category:(\d+)$/.exec(entry.key ?? '');
   if (category) {
@@ -242,9 +273,135 @@ function renderEntry(entry) {
         const label = s.badge ? [s.label, ' ', badge(s.badge)] : s.label;
         return row(step ? 'done' : 'pending', label, s.where, step ? step.ms : null, step?.detail ?? null, s.name);
       }),
+      ...l1DropsOf(entry).map((d) => row('done l1', `L1 dropped in ${d.instance}`, `instance ${d.instance}`, d.ms, null, `l1-${d.instance}`)),
     ),
     entry.alsoDeleted.length > 0 ? el('div', { class: 'also' }, 'Also deleted through tags: ', ...entry.alsoDeleted.map((k) => el('code', {}, k))) : null,
   );
+}
+
+// ---- instances and L1 ------------------------------------------------------
+
+/** The first drop of the entry's key by each instance after its commit, in ms since the commit. */
+function l1DropsOf(entry) {
+  const first = new Map();
+  for (const d of state.l1Drops) {
+    if (d.key !== entry.key || d.at < entry.committedAt - 50 || d.at > entry.committedAt + 60_000 || first.has(d.instance)) continue;
+    first.set(d.instance, { instance: d.instance, ms: d.at - entry.committedAt });
+  }
+  return [...first.values()].sort((a, b) => a.instance.localeCompare(b.instance));
+}
+
+/** The latest timeline entry a drop belongs to (its key, or a key deleted through its tags). */
+function entryOfDrop(drop) {
+  return [...state.entries.values()]
+    .filter((e) => (e.key === drop.key || e.alsoDeleted.includes(drop.key)) && drop.at >= e.committedAt - 50 && drop.at <= e.committedAt + 60_000)
+    .sort((a, b) => b.committedAt - a.committedAt)[0];
+}
+
+function renderL1Log() {
+  const drops = state.l1Drops.slice(-40).reverse();
+  if (drops.length === 0) return;
+  $('l1-log').replaceChildren(
+    ...drops.map((d) => {
+      const entry = d.key ? entryOfDrop(d) : undefined;
+      const ms = entry ? d.at - entry.committedAt : null;
+      return el(
+        'li',
+        { 'data-instance': d.instance, 'data-key': d.key ?? '', 'data-ms': ms === null ? null : String(ms) },
+        el('span', { class: 'inst' }, d.instance),
+        d.key ? el('code', {}, d.key) : el('span', {}, `whole L1 flushed (${d.flush}, ${d.entries} entries)`),
+        el('time', { class: 'muted' }, clock(d.at)),
+        el('span', { class: 'ms' }, ms === null ? '' : `+${Math.max(0, ms)} ms after the commit`),
+      );
+    }),
+  );
+}
+
+const ratio = (part, whole) => (whole > 0 ? `${Math.round((100 * part) / whole)} %` : '—');
+
+function renderInstances() {
+  const rows = [...state.instances.values()].sort((a, b) => a.instance.localeCompare(b.instance)).map((r) => {
+    const reads = r.l1Hits + r.hits + r.misses + r.degraded;
+    return el(
+      'tr',
+      { 'data-instance': r.instance, 'data-breaker': r.breaker },
+      el('td', {}, el('strong', {}, r.instance), r.instance === state.demo.instance ? el('span', { class: 'muted' }, ' (this page)') : null),
+      el('td', {}, r.l1 ? `${r.l1.entries} entries, ${r.l1.tracking ? 'tracking' : 'not tracking'}` : 'off'),
+      el('td', { class: 'num' }, ratio(r.l1Hits, reads)),
+      el('td', { class: 'num' }, ratio(r.hits, r.hits + r.misses)),
+      el('td', { class: 'num' }, String(r.degraded)),
+      el('td', { class: `breaker-${r.breaker}` }, r.breaker),
+    );
+  });
+  if (rows.length > 0) $('instance-rows').replaceChildren(...rows);
+  $('instances-note').textContent = state.demo.peer ? '' : 'one instance (no DEMO_PEER_URL)';
+  if (state.outage) renderOutage();
+}
+
+// ---- Redis outage -----------------------------------------------------------
+
+async function startOutage() {
+  const button = $('redis-outage');
+  button.disabled = true;
+  const { status, body } = await api('/demo/redis-outage?seconds=5', { method: 'POST' });
+  if (status !== 202) {
+    $('outage-status').textContent = `not started: ${body?.error ?? status}`;
+    button.disabled = false;
+    return;
+  }
+  state.outage = { clickedAt: Date.now(), steps: {}, reads: [], done: false };
+  $('outage-log').replaceChildren();
+  renderOutage();
+  void pollDuringOutage(state.outage);
+}
+
+/** Reads the selected product every 250 ms until Redis is back and the breaker closed. */
+async function pollDuringOutage(outage) {
+  const id = state.selectedId ?? 1;
+  while (!outage.done) {
+    const began = performance.now();
+    const { status, outcome, tier } = await api(`/products/${id}`).catch(() => ({ status: 0, outcome: null, tier: null }));
+    const read = { at: Date.now(), status, outcome, tier, ms: Math.round(performance.now() - began) };
+    outage.reads.push(read);
+    $('outage-log').prepend(
+      el('li', { 'data-outcome': outcome ?? 'error', 'data-status': String(status) }, el('time', { class: 'muted' }, `+${((read.at - outage.clickedAt) / 1000).toFixed(1)} s`), badge(status === 200 ? outcome : 'ERROR', tier), el('span', {}, status === 200 ? `200 in ${read.ms} ms` : `HTTP ${status}`)),
+    );
+    const breaker = state.instances.get(state.demo.instance)?.breaker;
+    if (outage.steps.started && status === 200 && outcome !== 'DEGRADED' && breaker === 'closed') outage.done = true;
+    renderOutage();
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  $('redis-outage').disabled = false;
+}
+
+function onOutageEvent(e) {
+  const step = JSON.parse(e.data);
+  if (!state.outage) state.outage = { clickedAt: step.at, steps: {}, reads: [], done: true };
+  state.outage.steps[step.state] = step;
+  if (step.state === 'failed') state.outage.done = true;
+  renderOutage();
+}
+
+function renderOutage() {
+  const o = state.outage;
+  const status = $('outage-status');
+  if (!o) return;
+  const degraded = o.reads.filter((r) => r.status === 200 && r.outcome === 'DEGRADED');
+  const errors = o.reads.filter((r) => r.status !== 200).length;
+  const breaker = state.instances.get(state.demo.instance)?.breaker ?? '?';
+  const windowMs = degraded.length > 0 ? degraded[degraded.length - 1].at - degraded[0].at : 0;
+  let state_ = 'stopping';
+  let text = 'Stopping Redis…';
+  if (o.steps.failed) [state_, text] = ['failed', `failed: ${o.steps.failed.error}`];
+  else if (o.done && o.steps.started) {
+    state_ = 'recovered';
+    text = `Recovered: Redis back after ${((o.steps.started.at - (o.steps.stopped ?? o.steps.stopping).at) / 1000).toFixed(1)} s, breaker ${breaker}; ${degraded.length} reads answered from Postgres (DEGRADED) over ${windowMs} ms, ${errors} errors.`;
+  } else if (degraded.length > 0 || o.steps.stopped) {
+    state_ = 'degraded';
+    text = `${o.steps.started ? 'Redis is back, waiting for the breaker to close' : 'Redis is down'}: the API still answers, ${degraded.length} reads from Postgres (DEGRADED), ${errors} errors; breaker ${breaker}.`;
+  }
+  status.dataset.state = state_;
+  status.textContent = text;
 }
 
 function connectEvents() {
@@ -266,12 +423,35 @@ function connectEvents() {
     }
     renderTimeline();
   });
-  source.addEventListener('entry', (e) => upsertEntry(JSON.parse(e.data)));
+  source.addEventListener('entry', (e) => {
+    upsertEntry(JSON.parse(e.data));
+    renderL1Log();
+  });
+  source.addEventListener('instance', (e) => {
+    const report = JSON.parse(e.data);
+    state.instances.set(report.instance, report);
+    renderInstances();
+  });
+  source.addEventListener('l1', (e) => {
+    state.l1Drops.push(JSON.parse(e.data));
+    if (state.l1Drops.length > 500) state.l1Drops.splice(0, 100);
+    renderL1Log();
+    renderTimeline();
+  });
+  source.addEventListener('redis-outage', onOutageEvent);
+}
+
+async function loadDemoInfo() {
+  const { status, body } = await api('/demo');
+  if (status === 200 && body) state.demo = { ...state.demo, ...body };
+  $('outage').hidden = !state.demo.redisOutage;
+  $('outage-unavailable').hidden = state.demo.redisOutage;
 }
 
 $('another-app').addEventListener('click', () => void anotherApp());
 $('edit-form').addEventListener('submit', (e) => void saveEdit(e));
 $('edit-id').addEventListener('change', () => fillEditForm());
 $('reload').addEventListener('click', () => void loadAll());
+$('redis-outage').addEventListener('click', () => void startOutage());
 connectEvents();
-void loadAll();
+void loadDemoInfo().then(loadAll);
