@@ -5,7 +5,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { startDemo, type RunningDemo } from '../../services/demo-api/src/index.js';
+import { startDemo, type RunningDemo, type StartDemoOptions } from '../../services/demo-api/src/index.js';
 import { dropSlot, stackEnv, uniqueName } from '../support/index.js';
 
 export interface DemoUnderTest {
@@ -81,16 +81,26 @@ export async function demoEnvironment(prefix: string, redisDb: number): Promise<
   };
 }
 
+export interface DemoUnderTestOptions extends Pick<StartDemoOptions, 'secondInstance' | 'redisControl'> {
+  /** A Redis of the test's own (e.g. one it stops), instead of the stack's. */
+  redisUrl?: string;
+}
+
 /** Starts the demo on the test stack; `redisDb` must be unique to the calling test file. */
-export async function startDemoUnderTest(prefix: string, redisDb: number): Promise<DemoUnderTest> {
+export async function startDemoUnderTest(prefix: string, redisDb: number, options: DemoUnderTestOptions = {}): Promise<DemoUnderTest> {
   const isolated = await demoEnvironment(prefix, redisDb);
+  if (options.redisUrl) isolated.env.REDIS_URL = options.redisUrl;
   let demo: RunningDemo | undefined;
   const cleanup = async () => {
     await demo?.stop();
     await isolated.cleanup();
   };
   try {
-    demo = await startDemo({ env: { ...process.env, ...isolated.env } });
+    demo = await startDemo({
+      env: { ...process.env, ...isolated.env },
+      ...(options.secondInstance ? { secondInstance: true } : {}),
+      ...(options.redisControl ? { redisControl: options.redisControl } : {}),
+    });
   } catch (err) {
     await cleanup().catch(() => undefined);
     throw err;
