@@ -52,13 +52,14 @@ export const RELAYED_EVENTS = new Set(['l1', 'instance']);
  */
 export function relayPeer(options: { url: string; logger: Logger; onEvent(event: string, data: unknown): void }): { stop(): void } {
   const abort = new AbortController();
-  let warned = false;
+  // Warn at the second failure in a row: a peer that just stopped (Ctrl-C reaches both processes) is not news.
+  let failures = 0;
   const run = async () => {
     while (!abort.signal.aborted) {
       try {
         const res = await fetch(`${options.url}/events`, { signal: abort.signal, headers: { accept: 'text/event-stream' } });
         if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
-        warned = false;
+        failures = 0;
         let buffer = '';
         for await (const chunk of res.body.pipeThrough(new TextDecoderStream())) {
           buffer += chunk;
@@ -73,8 +74,7 @@ export function relayPeer(options: { url: string; logger: Logger; onEvent(event:
         }
       } catch (err) {
         if (abort.signal.aborted) return;
-        if (!warned) options.logger.warn({ err, peer: options.url }, 'cannot read the peer instance\'s events; retrying every second');
-        warned = true;
+        if (++failures === 2) options.logger.warn({ err, peer: options.url }, 'cannot read the peer instance\'s events; retrying every second');
       }
       await new Promise((resolve) => setTimeout(resolve, 1000).unref());
     }
