@@ -84,7 +84,11 @@ test('the Redis-down button: the API keeps answering from Postgres (DEGRADED), t
   await page.locator('#outage-status[data-state="degraded"]').waitFor({ timeout: 20_000 });
   await page.locator('#outage-log li[data-outcome="DEGRADED"][data-status="200"]').first().waitFor({ timeout: 20_000 });
   await page.locator('#instance-rows tr[data-instance="A"][data-breaker="open"]').waitFor({ timeout: 20_000 });
-  await page.locator('#outage-status[data-state="recovered"]').waitFor({ timeout: 60_000 });
+  await page.locator('#outage-status[data-state="recovered"]').waitFor({ timeout: 60_000 }).catch(async (err: unknown) => {
+    // What the page showed instead: its status line, the instances and the latest reads.
+    const shown = await Promise.all(['#outage-status', '#instance-rows', '#outage-log'].map((s) => page.locator(s).innerText()));
+    throw new Error(`${(err as Error).message}\npage showed:\n${shown.map((t) => t.split('\n').slice(0, 12).join(' | ')).join('\n')}`);
+  });
   await page.locator('#instance-rows tr[data-instance="A"][data-breaker="closed"]').waitFor({ timeout: 10_000 });
   const status = await text('#outage-status');
   console.log(status);

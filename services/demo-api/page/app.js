@@ -360,7 +360,8 @@ async function pollDuringOutage(outage) {
   const id = state.selectedId ?? 1;
   while (!outage.done) {
     const began = performance.now();
-    const { status, outcome, tier } = await api(`/products/${id}`).catch(() => ({ status: 0, outcome: null, tier: null }));
+    // A bounded wait: a read that hangs shows as an error instead of stopping the polling.
+    const { status, outcome, tier } = await api(`/products/${id}`, { signal: AbortSignal.timeout(5000) }).catch(() => ({ status: 0, outcome: null, tier: null }));
     const read = { at: Date.now(), status, outcome, tier, ms: Math.round(performance.now() - began) };
     outage.reads.push(read);
     $('outage-log').prepend(
