@@ -40,6 +40,8 @@ type ReadThrough = (key: string, tags: string[], load: () => Promise<string>) =>
 interface Outcome {
   stale: number;
   cached: number;
+  /** The rows of this run. */
+  ids: number[];
 }
 
 /**
@@ -50,7 +52,7 @@ interface Outcome {
  * depend on which reader happened to fill last. After quiescence every row is read once more
  * through the cache; a cached version that differs from the row's is stale.
  */
-async function runWorkload(name: string, layout: RedisLayout, readThrough: ReadThrough): Promise<Outcome> {
+async function runWorkload(name: string, layout: RedisLayout, readThrough: ReadThrough, settle?: () => Promise<void>): Promise<Outcome> {
   const first = (await pool.query<{ base: number }>(`SELECT coalesce(max(id), 0) + 1 AS base FROM ${table}`)).rows[0]!.base;
   const ids = Array.from({ length: ROWS }, (_, i) => first + i);
   await pool.query(`INSERT INTO ${table} (id, version) SELECT g, 0 FROM unnest($1::int[]) AS g`, [ids]);
@@ -74,6 +76,9 @@ async function runWorkload(name: string, layout: RedisLayout, readThrough: ReadT
   const writeRow = async (id: number) => {
     await pool.query(`UPDATE ${table} SET version = version + 1 WHERE id = $1`, [id]);
     await invalidateKeysAndTags(redis, { keys: [keyOf(id)], tags: tagsOf(id) }, layout);
+    // With L1: until the readers' L1 applied the drop (milliseconds), a read may still hit the old
+    // entry and phase 2's read would not load; settle waits for it, as a barrier.
+    await settle?.();
   };
   const raceWrite = async (id: number) => {
     let finished!: () => void;
@@ -133,7 +138,7 @@ async function runWorkload(name: string, layout: RedisLayout, readThrough: ReadT
     cached++;
     if (value !== String(row.version)) stale++;
   }
-  return { stale, cached };
+  return { stale, cached, ids };
 }
 
 test('under an injected read-to-fill delay naive cache-aside goes stale, fenced fills stay at zero', async () => {
@@ -158,4 +163,61 @@ test('under an injected read-to-fill delay naive cache-aside goes stale, fenced 
   assert.equal(fenced.stale, 0);
   assert.ok(stats.fills > 0, 'fenced readers filled the cache');
   assert.ok(stats.fillRejected.invalidated > 0, 'markers refused fills that raced a commit');
+});
+
+test('the same race with L1 on: no stale value in either tier, L1 or Redis', async () => {
+  const layout = createRedisLayout({ keyPrefix: `${uniqueName('cache_race')}:` });
+  const cache = createCache({ redis, layout, registry: createKeyRegistry({}), defaultTtlMs: 60_000, l1: { ttlMs: 60_000 } });
+  try {
+    await cache.l1!.whenTracking(10_000);
+    const redisTier = await runWorkload('l1', layout, (key, tags, load) => cache.getOrLoad(key, load, { tags }), async () => {
+      await cache.invalidate({});
+    });
+    const keyOf = (id: number) => `${layout.keyPrefix}l1:item:${id}`;
+    const idOf = (key: string) => Number(key.slice(key.lastIndexOf(':') + 1));
+    const readAll = async () => {
+      for (const id of redisTier.ids) {
+        const load = async () => String((await pool.query<{ version: number }>(`SELECT version FROM ${table} WHERE id = $1`, [id])).rows[0]!.version);
+        // A miss fills Redis, a Redis hit after it enters L1; a read still in flight when the fill's
+        // own invalidation message arrives is not stored (rule 3 of l1.ts), so read until it is.
+        const held = () => cache.l1!.entries().some(([k]) => k === keyOf(id));
+        for (let i = 0; i < 10 && !held(); i++) await cache.getOrLoad(keyOf(id), load, { tags: [`group:${id % 3}`] });
+      }
+    };
+    /** Every L1 entry of the readers' cache against its row, after a barrier (not a wait). */
+    const checkL1 = async () => {
+      // Resolves once L1 applied every invalidation Redis sent before it.
+      await cache.invalidate({});
+      const entries = cache.l1!.entries();
+      const { rows } = await pool.query<{ id: number; version: number }>(`SELECT id, version FROM ${table} WHERE id = ANY($1::int[])`, [entries.map(([k]) => idOf(k))]);
+      const version = new Map(rows.map((r) => [r.id, String(r.version)]));
+      return { held: entries.length, stale: entries.filter(([key, value]) => value.toString() !== version.get(idOf(key))).length };
+    };
+    const afterRace = await checkL1();
+    // Then with every row in L1: a commit per row, invalidated by key for half the rows and by tag
+    // (members only Redis knows) for the other half, as the invalidator does.
+    await readAll();
+    const filled = cache.l1!.entries().length;
+    await pool.query(`UPDATE ${table} SET version = version + 1 WHERE id = ANY($1::int[])`, [redisTier.ids]);
+    const byKey = redisTier.ids.filter((id) => id % 2 === 0);
+    const groups = [...new Set(redisTier.ids.filter((id) => id % 2 === 1).map((id) => `group:${id % 3}`))];
+    await invalidateKeysAndTags(redis, { keys: byKey.map(keyOf), tags: groups }, layout);
+    const afterCommit = await checkL1();
+    await readAll();
+    const reread = await checkL1();
+    const stats = cache.stats();
+    console.log(
+      `race with L1: stale after quiescence: L1 ${afterRace.stale} (of ${afterRace.held} held), Redis ${redisTier.stale} (of ${redisTier.cached} cached); ` +
+        `after a commit to every row held in L1 (${filled}): L1 stale ${afterCommit.stale} (of ${afterCommit.held} held); re-read: L1 stale ${reread.stale} (of ${reread.held}); ` +
+        `l1Hits ${stats.l1Hits}, hits ${stats.hits}, fills ${stats.fills}, refused ${stats.fillRejected.invalidated}, L1 drops ${stats.l1!.drops}, ` +
+        `skipped in flight ${stats.l1!.storeSkipped['invalidated-in-flight']}`,
+    );
+    assert.equal(redisTier.stale, 0, 'Redis tier');
+    for (const [name, r] of [['after the race', afterRace], ['after the commits', afterCommit], ['after re-reading', reread]] as const) assert.equal(r.stale, 0, `L1 tier ${name}`);
+    assert.equal(filled, redisTier.ids.length, 'every row was held in L1 before the commits (the check looked at something)');
+    assert.equal(reread.held, redisTier.ids.length);
+    assert.ok(stats.l1!.drops >= redisTier.ids.length, 'the invalidations dropped the entries');
+  } finally {
+    await cache.close();
+  }
 });
