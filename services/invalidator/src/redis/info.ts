@@ -83,10 +83,10 @@ export function startRedisInfoSampler(options: { redis: InfoClient; registry: Re
   const registers = [options.registry];
   const usedMemory = new Gauge({ name: 'evictd_redis_used_memory_bytes', help: 'Redis INFO used_memory: bytes Redis has allocated', registers });
   const maxmemory = new Gauge({ name: 'evictd_redis_maxmemory_bytes', help: 'Redis INFO maxmemory (0: no limit)', labelNames: ['policy'] as const, registers });
-  const mirror = (name: string, help: string) => new CounterMirror(new Counter({ name, help, registers }));
-  const evicted = mirror('evictd_redis_evicted_keys_total', 'Redis INFO evicted_keys: keys Redis evicted for maxmemory (mirrors Redis\' counter; a Redis restart adds its new value)');
-  const hits = mirror('evictd_redis_keyspace_hits_total', 'Redis INFO keyspace_hits: key lookups that found the key (all clients)');
-  const misses = mirror('evictd_redis_keyspace_misses_total', 'Redis INFO keyspace_misses: key lookups that did not find the key (all clients)');
+  // Spelled out per metric (not built from a name variable): the guide test finds every metric by its `name: '...'`.
+  const evicted = new CounterMirror(new Counter({ name: 'evictd_redis_evicted_keys_total', help: 'Redis INFO evicted_keys: keys Redis evicted for maxmemory (mirrors Redis\' counter; a Redis restart adds its new value)', registers }));
+  const hits = new CounterMirror(new Counter({ name: 'evictd_redis_keyspace_hits_total', help: 'Redis INFO keyspace_hits: key lookups that found the key (all clients)', registers }));
+  const misses = new CounterMirror(new Counter({ name: 'evictd_redis_keyspace_misses_total', help: 'Redis INFO keyspace_misses: key lookups that did not find the key (all clients)', registers }));
   const keys = new Gauge({ name: 'evictd_redis_keys', help: 'Redis INFO keyspace: keys per database', labelNames: ['db'] as const, registers });
   const samples = new Counter({ name: 'evictd_redis_info_samples_total', help: 'Redis INFO samples taken, by outcome (ok, failed)', labelNames: ['outcome'] as const, registers });
 
