@@ -2,7 +2,7 @@
  * Short fault-injection run for CI: 30 s of writes and cache reads while the publisher, the
  * invalidator, Redis and Kafka are SIGKILLed and restarted at seeded random moments, the table is
  * TRUNCATEd and re-filled, and the publisher's slot is dropped under it; after quiescence no
- * cached key may differ from the database. Private stack (it kills servers). The seed's schedule
+ * cached key may differ from the database, in Redis or in the readers' L1. Private stack (it kills servers). The seed's schedule
  * holds every kind of fault (1 TRUNCATE, 2 lost slots).
  * The long run with the figures for the report is `npm run test:faults`.
  */
@@ -20,6 +20,7 @@ test('no stale cache entry after SIGKILL and restart of publisher, invalidator, 
     rows: 200,
     writesPerSec: 100,
     readers: 4,
+    l1: true,
     log: (m) => t.diagnostic(m),
   });
   for (const line of describeReport(report).split('\n')) t.diagnostic(line);
@@ -31,6 +32,8 @@ test('no stale cache entry after SIGKILL and restart of publisher, invalidator, 
   assert.equal(report.missedWrites + report.missedLoads, 0, 'a write or load found its row missing: the TRUNCATE and its re-insert were not one transaction');
   assert.ok(report.cachedKeys > 0, 'no key was cached at the end: the readers never filled, so staleness was not tested');
   assert.ok(report.landed > 0, 'no invalidation was observed landing in Redis: is evictd consuming at all?');
+  assert.ok(report.l1 && report.l1.entries > 0 && report.l1.hits > 0, `the readers' L1 held nothing at the end, so its staleness was not tested: ${JSON.stringify(report.l1)}`);
+  assert.deepEqual(report.l1.stale.slice(0, 10), [], `${report.l1.stale.length} stale L1 entries after quiescence (seed ${SEED})`);
   assert.deepEqual(
     report.stale.slice(0, 10),
     [],

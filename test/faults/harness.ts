@@ -57,6 +57,11 @@ export interface FaultRunOptions {
   gapMs?: readonly [number, number];
   downMs?: readonly [number, number];
   runtime?: EvictdRuntime;
+  /**
+   * Readers with the L1 tier on: at the end every entry of their L1 is compared with its row too
+   * (after a barrier that applies the invalidations Redis already sent).
+   */
+  l1?: boolean;
   /** Keep the evictd logs and configs even when the run passes. */
   keepLogs?: boolean;
   log?: (message: string) => void;
@@ -81,6 +86,8 @@ export interface FaultRunReport {
   checkedKeys: number;
   cachedKeys: number;
   stale: StaleEntry[];
+  /** With `l1`: the readers' L1 entries at the end, and those that differ from their row. */
+  l1: { entries: number; stale: StaleEntry[]; hits: number; drops: number; flushes: number } | null;
   /** Invalidations: a marker write for the changed key seen after the commit (keyspace notification). */
   landed: number;
   unobserved: number;
@@ -97,6 +104,9 @@ export interface FaultRunReport {
   progress: { tS: number; published: number | null; invalidated: number | null }[];
   quiescenceS: number;
   reads: number;
+  /** Reads answered by the database because Redis was down, too slow, or the breaker open (not errors: the breaker is on). */
+  degraded: Record<string, number>;
+  /** Reads that threw (a loader that found no row; Redis errors only if the breaker were off). */
   readErrors: number;
   fills: number;
   /** Fills the fence dropped, by reason (each one a stale write that did not happen). */
@@ -360,7 +370,8 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     };
 
     // Readers: cache-aside through the fenced-fill client; some loads are slow, to open the race window.
-    const cache = createCache({ redis, registry, stampede: { waitMs: 200 } });
+    const cache = createCache({ redis, registry, stampede: { waitMs: 200 }, ...(options.l1 ? { l1: {} } : {}) });
+    cleanups.push(() => cache.close());
     let reading = true;
     let reads = 0;
     let readErrors = 0;
@@ -387,7 +398,9 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
           reads += 1;
           await sleep(2); // about 400 reads/s per reader: enough to race the invalidations, not to starve evictd
         } catch {
-          readErrors += 1; // Redis down: the app would serve from the database; nothing to check here
+          // The breaker serves reads from the database while Redis is down (stats().degraded), so
+          // this is a loader that found no row, or a Redis error reply.
+          readErrors += 1;
           await sleep(50);
         }
       }
@@ -444,11 +457,20 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     const values = await redis.mget(...keys);
     const cached = new Map(keys.map((k, i) => [k, values[i] ?? null]));
     const stale = findStale(cached, truth);
+    let l1: FaultRunReport['l1'] = null;
+    if (cache.l1) {
+      // A barrier, not a wait: resolves once L1 applied every invalidation Redis sent before it.
+      await cache.invalidate({});
+      const entries = cache.l1.entries();
+      const l1Stale = findStale(new Map(entries.map(([k, v]) => [k, v.toString()])), truth);
+      const s = cache.stats();
+      l1 = { entries: entries.length, stale: l1Stale, hits: s.l1Hits, drops: s.l1?.drops ?? 0, flushes: s.l1?.flushes ?? 0 };
+    }
 
     const match = matchLandings(commits, landings.map);
     const calm = commits.filter((c) => !downs.some((d) => c.commitMs >= d.from && c.commitMs <= d.to));
     const calmMatch = matchLandings(calm, landings.map);
-    const { fillRejected, fills } = cache.stats();
+    const { fillRejected, fills, degraded } = cache.stats();
     passed = true;
     return {
       seed: options.seed,
@@ -462,6 +484,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
       checkedKeys: keys.length,
       cachedKeys: values.filter((v) => v !== null).length,
       stale,
+      l1,
       landed: match.latencies.length,
       unobserved: match.unmatched,
       latency: match.latencies.length ? summarize(match.latencies) : undefined,
@@ -477,6 +500,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
       progress,
       quiescenceS,
       reads,
+      degraded,
       readErrors,
       fills,
       fillsRejected: fillRejected,
@@ -511,7 +535,8 @@ export function describeReport(r: FaultRunReport): string {
     `evictd counters (s: published/invalidated since each process start): ${r.progress.map((p) => `${p.tS} ${p.published ?? '-'}/${p.invalidated ?? '-'}`).join(', ')}`,
     `down (s after start): ${r.downtimes.map((d) => `${d.target} ${d.fromS}-${d.toS}`).join(', ')}`,
     r.latency ? `commit -> marker latency: p50 ${round(r.latency.p50)} ms, p99 ${round(r.latency.p99)} ms, max ${round(r.latency.max)} ms` : 'no landing observed',
-    `readers: ${r.reads} reads, ${r.readErrors} errors (Redis down), ${r.fills} fills, fills rejected by the fence: ${JSON.stringify(r.fillsRejected)}; quiescence took ${round(r.quiescenceS)} s; observer reconnects ${r.observerReconnects}`,
+    r.l1 ? `L1 (readers' in-process tier): ${r.l1.stale.length} stale of ${r.l1.entries} entries at the end; ${r.l1.hits} L1 hits, ${r.l1.drops} drops, ${r.l1.flushes} flushes` : 'L1: off',
+    `readers: ${r.reads} reads (of them served by the database while Redis was unusable: ${JSON.stringify(r.degraded)}), ${r.readErrors} errors, ${r.fills} fills, fills rejected by the fence: ${JSON.stringify(r.fillsRejected)}; quiescence took ${round(r.quiescenceS)} s; observer reconnects ${r.observerReconnects}`,
     `table-wide (s after start: flush seen after ms): ${r.tableWide.map((w) => `${w.kind} ${w.atS}s (${w.changes} ${w.kind === 'truncate' ? 'rows re-inserted' : 'changes without a slot'}): ${w.flushAfterMs ?? 'not seen'}`).join(', ') || 'none'}; writes/loads that found no row: ${r.missedWrites}/${r.missedLoads}`,
   ].join('\n');
 }

@@ -28,6 +28,7 @@ const options = {
   readers: Number(env.FAULTS_READERS ?? 6),
   runtime: env.FAULTS_RUNTIME === 'dist' ? ('dist' as const) : ('tsx' as const),
   keepLogs: env.FAULTS_KEEP_LOGS === '1',
+  l1: env.FAULTS_L1 === '1',
 };
 const schedule = { gapMs: range('FAULTS_GAP_MS', [2_000, 7_000]), downMs: range('FAULTS_DOWN_MS', [300, 4_000]) };
 for (const [name, value] of Object.entries(options)) {
