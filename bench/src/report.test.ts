@@ -58,3 +58,21 @@ test('truncate-1m: one row per path, p50 / max, and the 1 s target judged on the
   assert.match(md, /within 1,000 ms: met \(max 40 ms\)/);
   assert.doesNotMatch(markdownReport(results), /TRUNCATE with/);
 });
+
+test('l1: the hit rows and one drop row per instance count, p50 / p99, joined to the report', () => {
+  const l1 = {
+    startedAt: '2026-01-02T00:00:00.000Z',
+    hit: { calls: 20_000, l1: { p50: 0.0021, p99: 0.0093 }, redis: { p50: 0.182, p99: 0.41 } },
+    drop: [
+      { instances: 2, runs: 100, p50: 0.61, p99: 1.9, max: 2.2 },
+      { instances: 8, runs: 100, p50: 1.23, p99: 4.56, max: 6 },
+    ],
+  };
+  const md = markdownReport({ ...results, l1 });
+  assert.match(md, /\*\*L1 tier\*\* \(l1, measured 2026-01-02/);
+  assert.match(md, /\| getOrLoad answered by L1 \(20,000 sequential calls\) \| 0\.0021 \| 0\.0093 \|/);
+  assert.match(md, /\| getOrLoad answered by a Redis GET \(no L1\) \| 0\.182 \| 0\.41 \|/);
+  assert.match(md, /last of 2 instances' L1 drop \(separate processes, 100 runs\) \| 0\.61 \| 1\.9 \|/);
+  assert.match(md, /last of 8 instances' L1 drop \(separate processes, 100 runs\) \| 1\.23 \| 4\.56 \|/);
+  assert.doesNotMatch(markdownReport(results), /L1 tier/);
+});

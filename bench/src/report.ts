@@ -1,5 +1,5 @@
 /** bench/results/latest.md and the README table: the results as markdown. Pure. */
-import type { BenchResults } from './results.js';
+import type { BenchResults, L1BenchResults } from './results.js';
 import type { Truncate1mResults } from './truncate-1m.js';
 import { round } from './stats.js';
 
@@ -77,6 +77,7 @@ export function markdownReport(r: BenchResults): string {
     ),
   ];
   if (r.truncate1m) parts.push('', truncateReport(r.truncate1m).trimEnd());
+  if (r.l1) parts.push('', l1Report(r.l1).trimEnd());
   for (const p of r.profiles) {
     parts.push('', `**CPU profile: ${p.process}, ${p.phase}** (top self-time frames)`, '');
     parts.push(table(['self %', 'function', 'where'], p.top.map((f) => [n(f.selfPercent), `\`${f.functionName}\``, f.location])));
@@ -104,5 +105,23 @@ export function truncateReport(t: Truncate1mResults): string {
             `b not delayed: right after the TRUNCATE p50 ${n(registry.nextChange.p50)} ms against ${n(registry.baselineChange.p50)} ms without it.`,
         ]
       : []),
+  ].join('\n') + '\n';
+}
+
+/** The l1 scenario: L1 hit vs Redis hit, and invalidation -> last instance's L1 drop. */
+export function l1Report(r: L1BenchResults): string {
+  // Three significant digits, not n(): an L1 hit is a few microseconds.
+  const f = (x: number) => String(round(x));
+  return [
+    `**L1 tier** (l1, measured ${r.startedAt}; ms, p50 / p99)`,
+    '',
+    table(
+      ['measure', 'p50', 'p99'],
+      [
+        [`getOrLoad answered by L1 (${n(r.hit.calls)} sequential calls)`, f(r.hit.l1.p50), f(r.hit.l1.p99)],
+        ['getOrLoad answered by a Redis GET (no L1)', f(r.hit.redis.p50), f(r.hit.redis.p99)],
+        ...r.drop.map((d) => [`Redis invalidation → last of ${d.instances} instances' L1 drop (separate processes, ${d.runs} runs)`, f(d.p50), f(d.p99)]),
+      ],
+    ),
   ].join('\n') + '\n';
 }

@@ -99,4 +99,14 @@ export interface BenchResults {
   profiles: { process: string; phase: string; top: ProfileFrame[] }[];
   /** Scenario truncate-1m (may come from a later run than the rest: see its startedAt). */
   truncate1m?: Truncate1mResults;
+  /** Scenario l1 (may come from a later run than the rest: see its startedAt). */
+  l1?: L1BenchResults;
+}
+
+/** Scenario l1: the in-process tier's hit latency and how fast invalidations reach every instance's L1 (ms). */
+export interface L1BenchResults {
+  startedAt: string;
+  hit: { calls: number; l1: { p50: number; p99: number }; redis: { p50: number; p99: number } };
+  /** From just before the invalidation call to the last instance's L1 drop. */
+  drop: { instances: number; runs: number; p50: number; p99: number; max: number }[];
 }

@@ -7,9 +7,11 @@
  * BENCH_EVICTD_NODE_OPTIONS (NODE_OPTIONS of the evictd processes only, e.g. --max-old-space-size=128),
  * BENCH_MAX_IN_FLIGHT_BYTES (the publisher's publish.maxInFlightBytes; default: evictd's),
  * BENCH_RESULTS_DIR (where the outputs go; default bench/results, which also updates the README),
- * BENCH_SCENARIOS=pipeline,truncate-1m (which to run; default both: `pipeline` is latency,
- * throughput, backlog and raw limits; `truncate-1m` is the TRUNCATE with 1M unrelated keys, and run
- * alone it joins the last latest.json), BENCH_TRUNCATE_REPEATS (default 5, quick 3),
+ * BENCH_SCENARIOS=pipeline,truncate-1m,l1 (which to run; default all: `pipeline` is latency,
+ * throughput, backlog and raw limits; `truncate-1m` is the TRUNCATE with 1M unrelated keys; `l1` the
+ * L1 tier's hit latency and invalidation -> last instance's L1 drop with 2 and 8 instances; run
+ * alone, the last two join the last latest.json), BENCH_L1_HIT_CALLS (default 20000, quick 5000),
+ * BENCH_L1_DROP_RUNS (default 100, quick 30), BENCH_TRUNCATE_REPEATS (default 5, quick 3),
  * BENCH_TRUNCATE_SCAN_REPEATS (the old SCAN path for comparison; default 2, 0 skips it).
  */
 import { execFileSync } from 'node:child_process';
@@ -27,15 +29,16 @@ import { watchProcess } from './proc.js';
 import { createRawSlot, dropRawSlot, kafkaRates, pgDecodeSeconds, redisUnlinkRate } from './probes.js';
 import { topFrames, type CpuProfile } from './profile.js';
 import { bucketQuantile, histogramDelta, parseGauge, parseHistogram, scrape } from './metrics.js';
-import { markdownReport, TARGETS, truncateReport } from './report.js';
+import { l1Report, markdownReport, TARGETS, truncateReport } from './report.js';
 import type { BenchResults, LatencyStep, ProcessUsage, StageTimes, ThroughputRun } from './results.js';
 import { round, summarize } from './stats.js';
 import { benchTable, bulkUpdates, createTable, pacedUpdates, wallNow } from './workload.js';
 import { updateReadme } from './readme.js';
 import { runTruncate1m } from './truncate-1m.js';
+import { runL1Bench } from './l1.js';
 
 const env = process.env;
-const SCENARIOS = ['pipeline', 'truncate-1m'] as const;
+const SCENARIOS = ['pipeline', 'truncate-1m', 'l1'] as const;
 const quick = env.BENCH_QUICK === '1';
 const settings = {
   loads: (env.BENCH_LOADS ?? '100,1000,5000').split(',').map(Number),
@@ -50,6 +53,8 @@ const settings = {
   maxInFlightBytes: env.BENCH_MAX_IN_FLIGHT_BYTES === undefined ? undefined : Number(env.BENCH_MAX_IN_FLIGHT_BYTES),
   scenarios: (env.BENCH_SCENARIOS ?? SCENARIOS.join(',')).split(',').map((s) => s.trim()),
   truncateRepeats: Number(env.BENCH_TRUNCATE_REPEATS ?? (quick ? 3 : 5)),
+  l1HitCalls: Number(env.BENCH_L1_HIT_CALLS ?? (quick ? 5_000 : 20_000)),
+  l1DropRuns: Number(env.BENCH_L1_DROP_RUNS ?? (quick ? 30 : 100)),
 };
 const truncateScanRepeats = Number(env.BENCH_TRUNCATE_SCAN_REPEATS ?? 2);
 if (!(Number.isInteger(truncateScanRepeats) && truncateScanRepeats >= 0)) throw new RangeError(`BENCH_TRUNCATE_SCAN_REPEATS must be an integer >= 0, got ${truncateScanRepeats}`);
@@ -358,8 +363,17 @@ async function main(): Promise<void> {
       results ??= existsSync(previous) ? (JSON.parse(readFileSync(previous, 'utf8')) as BenchResults) : undefined;
       if (results) results.truncate1m = truncate1m;
     }
+    if (settings.scenarios.includes('l1')) {
+      const l1 = await runL1Bench({ redisUrl: stack.env.REDIS_URL, repoRoot: REPO_ROOT, hitCalls: settings.l1HitCalls, dropRuns: settings.l1DropRuns, instanceCounts: [2, 8], log });
+      mkdirSync(RESULTS, { recursive: true });
+      writeFileSync(join(RESULTS, 'l1.json'), `${JSON.stringify(l1, null, 2)}\n`);
+      writeFileSync(join(RESULTS, 'l1.md'), l1Report(l1));
+      const previous = join(RESULTS, 'latest.json');
+      results ??= existsSync(previous) ? (JSON.parse(readFileSync(previous, 'utf8')) as BenchResults) : undefined;
+      if (results) results.l1 = l1;
+    }
     if (!results) {
-      log(`wrote ${RESULTS}/truncate-1m.json and truncate-1m.md (no latest.json to join them to)`);
+      log(`wrote ${RESULTS}/truncate-1m.json / l1.json and their .md (no latest.json to join them to)`);
       return;
     }
     mkdirSync(RESULTS, { recursive: true });
