@@ -1,7 +1,8 @@
-// One app instance with an L1 cache for the l1 scenario (bench/src/l1.ts), driven over stdin:
-//   prime <key>  -> reads the key until its L1 holds it, prints "primed <key>"
+// One app instance with an L1 cache, driven over stdin by the l1 bench scenario (bench/src/l1.ts)
+// and test/integration/cache-l1.test.ts:
+//   prime <key> [tag]  -> reads the key until its L1 holds it, prints "primed <key>"
 // and prints "drop <key> <epoch ms>" the moment an invalidation drops a key from its L1.
-// It exits when stdin closes, so it cannot outlive the bench process.
+// It exits when stdin closes, so it cannot outlive the bench or test process.
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { createCache, createKeyRegistry, createRedisLayout } from '@evictd/cache';
@@ -18,18 +19,20 @@ const cache = createCache({
   },
 });
 
-async function prime(key: string): Promise<void> {
-  const held = () => cache.l1!.entries().some(([k]) => k === key);
-  for (let i = 0; i < 200 && !held(); i++) await cache.getOrLoad(key, () => `value of ${key}`);
-  if (!held()) throw new Error(`${key} never entered L1`);
+async function prime(key: string, tag: string | undefined): Promise<void> {
+  // First call fills (or hits), a later one reads through the tracked connection into L1.
+  for (let i = 0; i < 200 && !cache.l1!.entries().some(([k]) => k === key); i++) {
+    await cache.getOrLoad(key, () => `value of ${key}`, { tags: tag ? [tag] : [] });
+  }
+  if (!cache.l1!.entries().some(([k]) => k === key)) throw new Error(`${key} never entered L1`);
   process.stdout.write(`primed ${key}\n`);
 }
 
 let queue = Promise.resolve();
 const lines = createInterface({ input: process.stdin });
 lines.on('line', (line) => {
-  const [cmd, key] = line.trim().split(/\s+/);
-  if (cmd === 'prime' && key) queue = queue.then(() => prime(key));
+  const [cmd, key, tag] = line.trim().split(/\s+/);
+  if (cmd === 'prime' && key) queue = queue.then(() => prime(key, tag));
 });
 lines.on('close', () => {
   void queue.finally(async () => {

@@ -12,7 +12,7 @@ import { createCache, invalidateKeysAndTags, type Cache, type CacheEvent } from 
 import { REPO_ROOT } from '../support/process.js';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
 
-const INSTANCE = fileURLToPath(new URL('./fixtures/l1-instance.ts', import.meta.url));
+const INSTANCE = fileURLToPath(new URL('../../bench/src/l1-instance.ts', import.meta.url));
 const ns = uniqueName('l1');
 const layout = createRedisLayout({ keyPrefix: `${ns}:` });
 let redis: Redis;
@@ -263,4 +263,16 @@ test('read-your-writes: once cache.invalidate() resolves, this instance\'s L1 no
   }
   // The wait worked as a wait, not by flushing L1.
   assert.deepEqual(events.filter((e) => e.type === 'l1-flush' && e.reason !== 'tracking-restored'), []);
+});
+
+test('an app client made with lazyConnect still gets a tracking L1 (its duplicates connect on their own)', async () => {
+  const lazy = new Redis(stackEnv().REDIS_URL, { lazyConnect: true });
+  const cache = createCache({ redis: lazy, layout, registry: createKeyRegistry({}), l1: {} });
+  try {
+    await cache.l1!.whenTracking(30_000);
+    assert.equal(cache.l1!.tracking, true);
+  } finally {
+    await cache.close();
+    lazy.disconnect();
+  }
 });

@@ -108,8 +108,10 @@ export class L1Tier {
     // Own connections: tracking belongs to the connection that read the key, and a subscribed
     // connection can do nothing else in RESP2. autoResubscribe is off because a reconnected
     // subscriber has a new client id that the reader must be told about first (link()).
-    this.subscriber = base.duplicate({ autoResubscribe: false, connectionName: 'evictd-l1-invalidations' });
-    this.reader = base.duplicate({ connectionName: 'evictd-l1-reader' });
+    // lazyConnect off: a duplicate of a lazy client would inherit it, and the subscriber, which
+    // never sends a command of its own, would then never connect (L1 would never track).
+    this.subscriber = base.duplicate({ autoResubscribe: false, lazyConnect: false, connectionName: 'evictd-l1-invalidations' });
+    this.reader = base.duplicate({ lazyConnect: false, connectionName: 'evictd-l1-reader' });
     for (const conn of [this.subscriber, this.reader]) {
       conn.on('ready', () => void this.link());
       conn.on('close', () => this.lost(conn === this.subscriber));

@@ -56,9 +56,7 @@ export async function startDemoApi(config: DemoConfig, logger: Logger = createDe
   const events = createEventStream();
   const timeline = new Timeline({ onUpdate: (entry) => events.broadcast('entry', entry) });
   const shop = createShop(config.databaseUrl);
-  // Not lazyConnect: the cache's L1 duplicates this client, and duplicates of a lazy client would
-  // not connect on their own (the invalidation subscriber never sends a command), so L1 would
-  // never start tracking. Start-up still fails on the first connection error, as connect() did.
+  // Start-up fails on the first connection error (the ready/error race below).
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
   const connected = new Promise<void>((resolve, reject) => {
     redis.once('ready', resolve);
