@@ -8,3 +8,4 @@ export { parseGauge, scrape } from './metrics.js';
 export { wallNow } from './workload.js';
 export { countByTarget, faultSchedule, seededRandom, FAULT_RESOURCE, FAULT_TARGETS, type Fault, type FaultTarget } from './faults/schedule.js';
 export { findStale, type StaleEntry } from './faults/stale.js';
+export { startL1Instance, type L1Instance } from './l1.js';

@@ -16,11 +16,11 @@ import { createCache, createKeyRegistry, createRedisLayout, invalidateKeysAndTag
 import type { L1BenchResults } from './results.js';
 import { round, summarize } from './stats.js';
 
-
 const INSTANCE = fileURLToPath(new URL('./l1-instance.ts', import.meta.url));
 const now = () => performance.timeOrigin + performance.now();
 
-interface Instance {
+/** One l1-instance.ts process, driven line by line (the bench and test/integration/cache-l1.test.ts). */
+export interface L1Instance {
   child: ChildProcess;
   /** Resolves once the instance's L1 is tracking. */
   ready: Promise<string>;
@@ -28,7 +28,7 @@ interface Instance {
   next(match: (line: string) => boolean, what: string): Promise<string>;
 }
 
-function startInstance(redisUrl: string, prefix: string, cwd: string): Instance {
+export function startL1Instance(redisUrl: string, prefix: string, cwd: string): L1Instance {
   const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', INSTANCE], {
     cwd,
     env: { ...process.env, REDIS_URL: redisUrl, L1_LAYOUT_PREFIX: prefix },
@@ -45,7 +45,7 @@ function startInstance(redisUrl: string, prefix: string, cwd: string): Instance 
     exited = true;
     for (const w of waiters) w();
   });
-  const instance: Omit<Instance, 'ready'> = {
+  const instance: Omit<L1Instance, 'ready'> = {
     child,
     send: (line) => child.stdin!.write(`${line}\n`),
     next: (match, what) =>
@@ -80,7 +80,7 @@ export async function runL1Bench(opts: { redisUrl: string; repoRoot: string; hit
   const prefix = `bench_l1_${process.pid}:`;
   const layout = createRedisLayout({ keyPrefix: prefix });
   const registry = createKeyRegistry({});
-  const children: Instance[] = [];
+  const children: L1Instance[] = [];
   try {
     opts.log(`l1: hit latency, ${opts.hitCalls} calls each tier`);
     const withL1 = createCache({ redis, layout, registry, l1: { ttlMs: 600_000 } });
@@ -109,7 +109,7 @@ export async function runL1Bench(opts: { redisUrl: string; repoRoot: string; hit
 
     const drop: L1BenchResults['drop'] = [];
     for (const count of opts.instanceCounts) {
-      while (children.length < count) children.push(startInstance(opts.redisUrl, prefix, opts.repoRoot));
+      while (children.length < count) children.push(startL1Instance(opts.redisUrl, prefix, opts.repoRoot));
       const group = children.slice(0, count);
       await Promise.all(group.map((c) => c.ready));
       const ms: number[] = [];

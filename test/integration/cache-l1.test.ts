@@ -3,16 +3,14 @@
 // null invalidations flush L1. Redis kill/restart and the breaker: cache-l1-restart.test.ts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { createKeyRegistry, createRedisLayout } from '@evictd/schemas';
 import { createCache, invalidateKeysAndTags, type Cache, type CacheEvent } from '@evictd/cache';
+import { startL1Instance, type L1Instance } from '@evictd/bench';
 import { REPO_ROOT } from '../support/process.js';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
 
-const INSTANCE = fileURLToPath(new URL('../../bench/src/l1-instance.ts', import.meta.url));
 const ns = uniqueName('l1');
 const layout = createRedisLayout({ keyPrefix: `${ns}:` });
 let redis: Redis;
@@ -31,50 +29,10 @@ after(async () => {
 
 const now = () => performance.timeOrigin + performance.now();
 
-interface Instance {
-  send(line: string): void;
-  /** Resolves with the first line that `match` accepts (lines seen before are kept). */
-  expect(match: (line: string) => boolean, what: string): Promise<string>;
-}
-
-function startInstance(): Instance {
-  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', INSTANCE], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, REDIS_URL: stackEnv().REDIS_URL, L1_LAYOUT_PREFIX: layout.keyPrefix },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  const lines: string[] = [];
-  const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    lines.push(line);
-    for (const w of waiters) w();
-  });
-  let exited = false;
-  child.once('exit', () => {
-    exited = true;
-    for (const w of waiters) w();
-  });
-  return {
-    send: (line) => child.stdin!.write(`${line}\n`),
-    expect: (match, what) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => done(new Error(`instance ${child.pid}: no "${what}" within 60 s; saw ${JSON.stringify(lines.slice(-5))}`)), 60_000);
-        const check = () => {
-          const i = lines.findIndex(match);
-          if (i >= 0) return done(undefined, lines.splice(i, 1)[0]);
-          if (exited) done(new Error(`instance ${child.pid} exited before "${what}"`));
-        };
-        const done = (err?: Error, line?: string) => {
-          clearTimeout(timer);
-          waiters.delete(check);
-          if (err) reject(err);
-          else resolve(line!);
-        };
-        waiters.add(check);
-        check();
-      }),
-  };
+function startInstance(): L1Instance {
+  const instance = startL1Instance(stackEnv().REDIS_URL, layout.keyPrefix, REPO_ROOT);
+  children.push(instance.child);
+  return instance;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -83,19 +41,19 @@ function percentile(sorted: number[], p: number): number {
 
 test('two app processes: an invalidation (key or tag) drops the key from both L1s within milliseconds', async () => {
   const instances = [startInstance(), startInstance()];
-  await Promise.all(instances.map((i) => i.expect((l) => l === 'ready', 'ready')));
+  await Promise.all(instances.map((i) => i.ready));
   const rounds = 8;
   const times: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const key = `${ns}:product:${r}`;
     const tag = `${ns}:category:${r}`;
     for (const i of instances) i.send(`prime ${key} ${tag}`);
-    await Promise.all(instances.map((i) => i.expect((l) => l === `primed ${key}`, `primed ${key}`)));
+    await Promise.all(instances.map((i) => i.next((l) => l === `primed ${key}`, `primed ${key}`)));
     // Even rounds delete the key itself, odd ones reach it as a member of its tag.
     const input = r % 2 === 0 ? { keys: [key], tags: [] } : { keys: [], tags: [tag] };
     const t0 = now();
     await invalidateKeysAndTags(redis, input, layout);
-    const drops = await Promise.all(instances.map((i) => i.expect((l) => l.startsWith(`drop ${key} `), `drop ${key}`)));
+    const drops = await Promise.all(instances.map((i) => i.next((l) => l.startsWith(`drop ${key} `), `drop ${key}`)));
     const dt = drops.map((l) => Number(l.split(' ')[2]) - t0);
     times.push(Math.max(...dt));
     console.log(`round ${r} (${r % 2 === 0 ? 'key' : 'tag'}): L1 drop after ${dt.map((d) => d.toFixed(2)).join(' / ')} ms`);

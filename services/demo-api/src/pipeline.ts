@@ -2,12 +2,12 @@
  * The parts around the demo API that `npm run demo` and the end-to-end tests share: the demo schema
  * and seed, and `evictd run` as a child process with the demo rules.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { freePort } from '@evictd/infra';
 import { DEMO_RULES_FILE, parseDemoConfig } from './config.js';
 import type { RedisControl } from './instances.js';
 import { createDemoLogger, startDemoApi, type DemoApi } from './server.js';
@@ -57,6 +57,24 @@ const PROGRESS_EVERY_MS = 5_000;
 const KEEP_LINES = 40;
 const STOP_TIMEOUT_MS = 15_000;
 
+/** Whether a child of the demo has exited, and its stop: SIGTERM, then SIGKILL if it has not exited in time. */
+function lifecycle(child: ChildProcess): { stop: () => Promise<number | null>; hasExited: () => boolean } {
+  let hasExited = false;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
+    hasExited = true;
+    resolve(code);
+  }));
+  const stop = async () => {
+    if (hasExited) return exited;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  };
+  return { stop, hasExited: () => hasExited };
+}
+
 /** Starts `evictd run --config <demo rules>` and resolves when its /healthz answers 200. */
 export async function startEvictd(options: StartEvictdOptions): Promise<EvictdChild> {
   const configFile = options.configFile ?? DEMO_RULES_FILE;
@@ -68,9 +86,7 @@ export async function startEvictd(options: StartEvictdOptions): Promise<EvictdCh
   });
   const lines: string[] = [];
   let url: string | undefined;
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let hasExited = false;
-  void exited.then(() => (hasExited = true));
+  const { stop, hasExited } = lifecycle(child);
 
   const collect = (stream: NodeJS.ReadableStream) => {
     let partial = '';
@@ -89,14 +105,6 @@ export async function startEvictd(options: StartEvictdOptions): Promise<EvictdCh
   collect(child.stdout!);
   collect(child.stderr!);
 
-  const stop = async () => {
-    if (hasExited) return exited;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    const code = await exited;
-    clearTimeout(timer);
-    return code;
-  };
   const recentOutput = () => lines.join('\n');
 
   const timeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
@@ -104,7 +112,7 @@ export async function startEvictd(options: StartEvictdOptions): Promise<EvictdCh
   let reportedAt = started;
   try {
     for (;;) {
-      if (hasExited) throw new Error(`evictd run exited before it was healthy (config ${configFile}); its last output:\n${recentOutput()}`);
+      if (hasExited()) throw new Error(`evictd run exited before it was healthy (config ${configFile}); its last output:\n${recentOutput()}`);
       if (Date.now() - started > timeoutMs) throw new Error(`evictd run was not healthy within ${timeoutMs} ms; its last output:\n${recentOutput()}`);
       const health = url === undefined ? { ok: false, waitingFor: 'its HTTP server' } : await healthOf(url);
       if (health.ok) break;
@@ -203,16 +211,6 @@ export async function startDemo(options: StartDemoOptions): Promise<RunningDemo>
   };
 }
 
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ host, port: 0, exclusive: true }, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const API_READY_TIMEOUT_MS = 60_000;
 
@@ -231,22 +229,13 @@ async function startApiChild(env: Record<string, string>): Promise<ApiChild> {
       lines.splice(0, Math.max(0, lines.length - KEEP_LINES));
     });
   }
-  let hasExited = false;
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { hasExited = true; resolve(code); }));
-  const stop = async () => {
-    if (hasExited) return exited;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    const code = await exited;
-    clearTimeout(timer);
-    return code;
-  };
+  const { stop, hasExited } = lifecycle(child);
   const recentOutput = () => lines.join('\n');
   const url = `http://${env.HOST!.includes(':') ? `[${env.HOST}]` : env.HOST}:${env.PORT}`;
   const deadline = Date.now() + API_READY_TIMEOUT_MS;
   try {
     for (;;) {
-      if (hasExited) throw new Error(`demo API instance ${env.DEMO_INSTANCE} exited before it was healthy; its last output:\n${recentOutput()}`);
+      if (hasExited()) throw new Error(`demo API instance ${env.DEMO_INSTANCE} exited before it was healthy; its last output:\n${recentOutput()}`);
       if (Date.now() > deadline) throw new Error(`demo API instance ${env.DEMO_INSTANCE} was not healthy within ${API_READY_TIMEOUT_MS} ms; its last output:\n${recentOutput()}`);
       const ok = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
       if (ok) break;
