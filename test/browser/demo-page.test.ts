@@ -106,3 +106,20 @@ test('clicking "another app" shows the invalidation in the timeline, then the MI
   assert.deepEqual(pageErrors, []);
   await page.close();
 });
+
+test('the Redis panel shows evictd\'s Redis INFO figures: memory used and the keyspace hit ratio', async () => {
+  const page = await openPage();
+  await page.locator('#redis-panel[data-state="ok"]').waitFor({ timeout: 20_000 });
+  // The reads of the tests above hit Redis: a ratio above 0 once evictd's INFO sample (every 5 s) and
+  // the instance's scrape of it (every 5 s) have seen them; the eviction rate from the second scrape on.
+  await page.locator('#redis-hit-ratio', { hasText: /^[1-9]\d* %$/ }).waitFor({ timeout: 30_000 });
+  await page.locator('#redis-evictions', { hasText: /^\d+(\.\d)? keys\/s$/ }).waitFor({ timeout: 15_000 });
+  const used = Number(await page.locator('#redis-memory').getAttribute('data-bytes'));
+  assert.ok(used > 0, `used memory ${used} B`);
+  const shown = await page.locator('#redis-panel').innerText();
+  assert.match(await page.locator('#redis-hit-ratio').innerText(), /^\d+ %$/);
+  assert.match(await page.locator('#redis-memory').innerText(), /^\d+(\.\d)? (B|KiB|MiB|GiB) \/ /);
+  console.log(`Redis panel: ${shown.split('\n').join(' | ')}; ${await page.locator('#redis-hit-ratio').getAttribute('title')}`);
+  assert.deepEqual(pageErrors, []);
+  await page.close();
+});

@@ -18,7 +18,7 @@ const state = {
   entries: new Map(),
   /** entries whose invalidation already triggered a re-read */
   reread: new Set(),
-  /** GET /demo: { instance, l1, peer, redisOutage } */
+  /** GET /demo: { instance, l1, peer, redisOutage, redisFigures } */
   demo: { instance: 'A', peer: false, redisOutage: false },
   /** instance name -> its latest report (cache counters, breaker, L1) */
   instances: new Map(),
@@ -338,6 +338,46 @@ function renderInstances() {
   if (state.outage) renderOutage();
 }
 
+// ---- Redis panel (evictd's Redis INFO figures) -------------------------------
+
+const bytes = (n) => {
+  if (n === null || n === undefined) return '?';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u += 1;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+};
+
+/** A `redis` event: { ok, at, usedMemoryBytes, maxmemoryBytes, maxmemoryPolicy, evictionsPerSecond, hitRatio } or { ok: false, error }. */
+function renderRedis(report) {
+  const panel = $('redis-panel');
+  if (!report) {
+    panel.dataset.state = 'unavailable';
+    for (const id of ['redis-memory', 'redis-evictions', 'redis-hit-ratio']) $(id).textContent = '—';
+    $('redis-status').textContent = 'Not available: this instance has no EVICTD_METRICS_URL (evictd\'s HTTP address).';
+    return;
+  }
+  if (!report.ok) {
+    // The last figures stay; the failure is said below them.
+    panel.dataset.state = 'failed';
+    $('redis-status').textContent = `${report.error} (${clock(report.at)})`;
+    return;
+  }
+  panel.dataset.state = 'ok';
+  const limit = report.maxmemoryBytes ? `of ${bytes(report.maxmemoryBytes)}` : 'no limit';
+  $('redis-memory').textContent = `${bytes(report.usedMemoryBytes)} / ${limit}`;
+  $('redis-memory').dataset.bytes = String(report.usedMemoryBytes ?? '');
+  $('redis-memory').title = `used_memory ${report.usedMemoryBytes} B; maxmemory ${report.maxmemoryBytes ?? '?'} B, policy ${report.maxmemoryPolicy ?? '?'}`;
+  $('redis-evictions').textContent = report.evictionsPerSecond === null ? '…' : `${report.evictionsPerSecond.toFixed(report.evictionsPerSecond < 10 ? 1 : 0)} keys/s`;
+  $('redis-hit-ratio').textContent = report.hitRatio === null ? '—' : `${Math.round(100 * report.hitRatio)} %`;
+  $('redis-hit-ratio').title = `keyspace hits ${report.keyspaceHits ?? '?'}, misses ${report.keyspaceMisses ?? '?'} (all clients, since Redis started)`;
+  $('redis-status').textContent = `policy ${report.maxmemoryPolicy ?? '?'} · ${clock(report.at)}`;
+}
+
 // ---- Redis outage -----------------------------------------------------------
 
 async function startOutage() {
@@ -440,6 +480,7 @@ function connectEvents() {
     renderTimeline();
   });
   source.addEventListener('redis-outage', onOutageEvent);
+  source.addEventListener('redis', (e) => renderRedis(JSON.parse(e.data)));
 }
 
 async function loadDemoInfo() {
@@ -447,6 +488,7 @@ async function loadDemoInfo() {
   if (status === 200 && body) state.demo = { ...state.demo, ...body };
   $('outage').hidden = !state.demo.redisOutage;
   $('outage-unavailable').hidden = state.demo.redisOutage;
+  if (!state.demo.redisFigures) renderRedis(null);
 }
 
 $('another-app').addEventListener('click', () => void anotherApp());

@@ -29,6 +29,8 @@ export interface DemoConfig {
   l1: boolean;
   /** Another demo API instance (DEMO_PEER_URL) whose L1 events and reads this one relays to its page. */
   peerUrl: string | null;
+  /** evictd's HTTP base URL (EVICTD_METRICS_URL): its /metrics' evictd_redis_* figures feed the page's Redis panel. */
+  evictdMetricsUrl: string | null;
 }
 
 /** The demo's rules, next to src/ and dist/ alike. */
@@ -110,10 +112,14 @@ export function parseDemoConfig(env: Env): DemoConfig {
   const peerUrl = value('DEMO_PEER_URL') ?? null;
   if (peerUrl !== null && !/^https?:\/\/[^\s/]+\/?$/.test(peerUrl)) problems.push(`DEMO_PEER_URL must be an http(s) base URL, e.g. http://127.0.0.1:8081, got ${JSON.stringify(peerUrl)}`);
 
+  const evictdMetricsUrl = value('EVICTD_METRICS_URL') ?? null;
+  if (evictdMetricsUrl !== null && !/^https?:\/\/[^\s/]+\/?$/.test(evictdMetricsUrl)) problems.push(`EVICTD_METRICS_URL must be evictd's http(s) base URL, e.g. http://127.0.0.1:9464, got ${JSON.stringify(evictdMetricsUrl)}`);
+
   if (problems.length > 0) throw new DemoConfigError(problems);
   return Object.freeze({
     databaseUrl, redisUrl, kafkaBrokers: Object.freeze(kafkaBrokers), topicPrefix, keyPrefix, host, port, cacheTtlMs, rulesFile, logLevel,
     instance, l1: l1Raw === 'on', peerUrl: peerUrl?.replace(/\/$/, '') ?? null,
+    evictdMetricsUrl: evictdMetricsUrl?.replace(/\/$/, '') ?? null,
   });
 }
 

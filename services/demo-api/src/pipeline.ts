@@ -185,7 +185,8 @@ export async function startDemo(options: StartDemoOptions): Promise<RunningDemo>
       peer = await startApiChild({ ...evictdEnv, DEMO_INSTANCE: 'B', HOST: config.host, PORT: String(await freePort(config.host)) });
     }
     options.onProgress?.(`starting the demo API${peer ? ' instance A' : ''} and its timeline consumer...`);
-    const configA = peer ? { ...config, instance: 'A', peerUrl: peer.url } : config;
+    // Instance A shows evictd's Redis INFO figures (from its /metrics) on the page.
+    const configA = { ...config, evictdMetricsUrl: evictd.url, ...(peer ? { instance: 'A', peerUrl: peer.url } : {}) };
     const extras = options.redisControl ? { redisControl: options.redisControl } : {};
     api = await startDemoApi(configA, logger, extras).catch((err: unknown) => {
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;

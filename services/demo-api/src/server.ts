@@ -11,6 +11,7 @@ import type { DemoConfig } from './config.js';
 import { createEventStream } from './http/events.js';
 import { createOutage, instanceReport, l1Report, relayPeer, type InstanceReport, type RedisControl } from './instances.js';
 import { createDemoMetrics } from './metrics.js';
+import { watchEvictdRedis } from './redis-figures.js';
 import { createShop } from './shop.js';
 import { startChangeFeed } from './timeline/change-feed.js';
 import { watchKeyspace } from './timeline/keyspace.js';
@@ -111,6 +112,9 @@ export async function startDemoApi(config: DemoConfig, logger: Logger = createDe
       });
       closers.push(async () => relay.stop());
     }
+    // The page's Redis panel: evictd's Redis INFO figures, when this instance knows evictd's URL.
+    const redisFigures = config.evictdMetricsUrl ? watchEvictdRedis({ url: config.evictdMetricsUrl, onReport: (report) => events.broadcast('redis', report) }) : undefined;
+    if (redisFigures) closers.push(async () => redisFigures.stop());
     const outage = extras.redisControl ? createOutage(extras.redisControl, (state) => events.broadcast('redis-outage', state), logger) : undefined;
     if (outage) closers.push(() => outage.settle());
     const catalog = createCatalog(cache, shop, config.cacheTtlMs, (read) => timeline.readServed(read.key, read.outcome, Date.now()));
@@ -147,8 +151,14 @@ export async function startDemoApi(config: DemoConfig, logger: Logger = createDe
     };
 
     const demo = {
-      info: () => ({ instance, l1: config.l1, peer: config.peerUrl !== null, redisOutage: outage !== undefined }),
-      initialEvents: () => [instanceReport(instance, cache), ...peerReports.values()].map((data) => ({ event: 'instance', data })),
+      info: () => ({ instance, l1: config.l1, peer: config.peerUrl !== null, redisOutage: outage !== undefined, redisFigures: redisFigures !== undefined }),
+      initialEvents: () => {
+        const latest = redisFigures?.latest();
+        return [
+          ...[instanceReport(instance, cache), ...peerReports.values()].map((data) => ({ event: 'instance', data })),
+          ...(latest ? [{ event: 'redis', data: latest }] : []),
+        ];
+      },
       ...(config.peerUrl ? { peerUrl: config.peerUrl } : {}),
       ...(outage ? { beginOutage: (seconds: number) => outage.begin(seconds) } : {}),
     };
