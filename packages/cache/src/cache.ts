@@ -138,6 +138,13 @@ export function createCache(options: CacheOptions): Cache {
     }
   }
 
+  /** For a lease.lua/refresh.lua call that timed out: a lease taken after its caller gave up is freed at once, not after leaseTtlMs. */
+  function releaseLateLease(leaseKey: string): (reply: Buffer[]) => void {
+    return ([kind, payload]) => {
+      if (kind?.toString() === 'lease' && payload) scripts.release(leaseKey, payload.toString()).catch(() => undefined);
+    };
+  }
+
   async function degrade<T>(loader: Loader<T>, reason: DegradeReason): Promise<T> {
     counters.record({ type: 'degraded', reason });
     return loader();
@@ -168,13 +175,7 @@ export function createCache(options: CacheOptions): Cache {
     const deadline = Date.now() + wait.waitMs;
     let delay = 0;
     for (;;) {
-      const leased = await redisCall(
-        () => scripts.lease(key, leaseKey, token, layout.leaseTtlMs),
-        // Taken after this caller gave up: free it at once rather than after leaseTtlMs.
-        ([kind, payload]) => {
-          if (kind?.toString() === 'lease' && payload) scripts.release(leaseKey, payload.toString()).catch(() => undefined);
-        },
-      );
+      const leased = await redisCall(() => scripts.lease(key, leaseKey, token, layout.leaseTtlMs), releaseLateLease(leaseKey));
       if (!leased.ok) return degrade(loader, leased.reason);
       const [kind, payload] = leased.value;
       const outcome = kind?.toString();
@@ -225,12 +226,7 @@ export function createCache(options: CacheOptions): Cache {
 
   async function refresh<T>(key: string, loader: Loader<T>, codec: Codec<T>, ttlMs: number, tags: string[]): Promise<void> {
     const leaseKey = layout.leaseKey(key);
-    const taken = await redisCall(
-      () => scripts.refresh(key, leaseKey, randomUUID(), layout.leaseTtlMs),
-      ([kind, payload]) => {
-        if (kind?.toString() === 'lease' && payload) scripts.release(leaseKey, payload.toString()).catch(() => undefined);
-      },
-    );
+    const taken = await redisCall(() => scripts.refresh(key, leaseKey, randomUUID(), layout.leaseTtlMs), releaseLateLease(leaseKey));
     if (!taken.ok) {
       counters.record({ type: 'refresh-failed' });
       return;
@@ -278,6 +274,11 @@ export function createCache(options: CacheOptions): Cache {
       await redisCall(() => scripts.release(leaseKey, lease)).catch(() => undefined);
       throw err;
     }
+    if (breaker && breaker.state !== 'closed') {
+      // Never fill while Redis is deemed down; the lease expires on its own.
+      counters.record({ type: 'fill-rejected', reason: 'breaker-open' });
+      return { value, answered: true };
+    }
     const shapes = registry.shapesOf(key, tags);
     const fillKeys = [
       key,
@@ -289,11 +290,6 @@ export function createCache(options: CacheOptions): Cache {
       ...shapes.map((s) => layout.shapeSetKey(s.kind, s.shape)),
       ...(loadTimeMs === undefined ? [] : [layout.loadTimeKey(key)]),
     ];
-    if (breaker && breaker.state !== 'closed') {
-      // Never fill while Redis is deemed down; the lease expires on its own.
-      counters.record({ type: 'fill-rejected', reason: 'breaker-open' });
-      return { value, answered: true };
-    }
     const filled = await redisCall(() => scripts.fill(fillKeys, lease, encoded, ttlMs, layout.markerTtlMs, tags.length, shapes.length, loadTimeMs));
     // Unanswered: the fill may still run in Redis, where the fence decides; the caller has its value.
     if (!filled.ok) return { value, answered: false };
