@@ -15,10 +15,9 @@ import { ColumnTypes } from '../bus/column-types.js';
 import { decodeEvent } from '../bus/decode-event.js';
 import { createKafka, isKafkaRetriable } from '../bus/kafka.js';
 import { ensureTopics } from '../bus/topics.js';
-import { compileRules, problemsError, resolveChange, type Invalidation, type Rules } from '../rules/index.js';
+import { compileRules, inspectRulesAgainstDatabase, problemsError, resolveChange, type Invalidation, type Rules } from '../rules/index.js';
 import { applyInvalidations, createInvalidatorMetrics, isEmpty, mergeInvalidations, startCleaner, type Cleaner, type InvalidatorMetrics } from '../redis/index.js';
 import { startRedisInfoSampler } from '../redis/info.js';
-import { inspectRulesAgainstDatabase } from '../rules/check.js';
 import type { Catalog } from '../rules/catalog.js';
 import type { Logger } from '../observability/log.js';
 import { watchRedisLink } from '../observability/redis-link.js';
@@ -42,7 +41,7 @@ export function redisClientOptions(redis: EvictdConfig['redis']): RedisOptions {
  * A template value the events will lack is an error at start, not a silent miss: the rules are
  * checked against the live catalog (tables, columns, replica identity). When the database cannot
  * be reached, invalidation still starts (a Postgres outage must not stop it); events lacking a
- * value then fall back to globs, loudly.
+ * value then fall back to their templates' shapes, loudly.
  */
 async function checkRulesAtStart(config: EvictdConfig, logger: Logger): Promise<Catalog | null> {
   let inspection;

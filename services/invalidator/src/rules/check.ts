@@ -5,14 +5,6 @@ import { changeTopic } from '../bus/topics.js';
 import { checkAgainstCatalog, readCatalog, typeWarnings, type Catalog } from './catalog.js';
 import { compileRules, shapeWarnings, type Problem } from './compile.js';
 
-/**
- * `evictd check-config`: compiles the rules and checks them against the live catalog. Returns
- * every problem (empty: fine); a database that cannot be reached is an error, not a problem list.
- */
-export async function checkConfigAgainstDatabase(config: EvictdConfig): Promise<Problem[]> {
-  return (await inspectRulesAgainstDatabase(config)).problems;
-}
-
 export interface RulesInspection {
   readonly problems: Problem[];
   /** What works but deserves a look (whole-cache shapes, types/Debezium settings); printed, never fatal. */
@@ -21,7 +13,12 @@ export interface RulesInspection {
   readonly catalog: Catalog;
 }
 
-/** The same check, also returning the warnings and the catalog it read (the invalidator converts Debezium events with its column types). */
+/**
+ * `evictd check-config` and the invalidator's start-up: compiles the rules and checks them against
+ * the live catalog. Returns every problem (empty: fine), the warnings and the catalog it read (the
+ * invalidator converts Debezium events with its column types); a database that cannot be reached
+ * is an error, not a problem list.
+ */
 export async function inspectRulesAgainstDatabase(config: EvictdConfig): Promise<RulesInspection> {
   let rules;
   try {

@@ -2,6 +2,6 @@ export { compileRules, formatProblem, problemsError, requiredOldColumns, shapeWa
 export type { Problem, Rules, RulesSection, TableRule } from './compile.js';
 export { checkAgainstCatalog, readCatalog } from './catalog.js';
 export type { Catalog, Queryable, ReplicaIdentity, TableInfo } from './catalog.js';
-export { checkConfigAgainstDatabase } from './check.js';
+export { inspectRulesAgainstDatabase, type RulesInspection } from './check.js';
 export { resolveChange } from './resolve.js';
 export type { Invalidation, RowChange } from './resolve.js';

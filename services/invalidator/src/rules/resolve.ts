@@ -90,7 +90,7 @@ export function resolveChange(rule: TableRule, change: RowChange): Invalidation 
   }
   if (!passesFilter(rule, change)) return out;
   const images = imagesOf(change);
-  const apply = (templates: readonly Template[], names: string[], globs: string[]) => {
+  const apply = (templates: readonly Template[], names: string[], shapes: string[]) => {
     for (const template of templates) {
       const rendered = new Set<string>();
       const missing = new Set<string>();
@@ -104,7 +104,7 @@ export function resolveChange(rule: TableRule, change: RowChange): Invalidation 
         if (values.size === template.columns.length) rendered.add(renderTemplate(template, values));
       }
       if (missing.size > 0) {
-        globs.push(templateToGlob(template));
+        shapes.push(templateToGlob(template));
         out.unresolved.push(`${rule.table} "${template.source}": the event lacks the ${[...missing].join(', ')} value`);
       } else {
         names.push(...rendered);
