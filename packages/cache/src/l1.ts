@@ -209,12 +209,7 @@ export class L1Tier {
   async sync(timeoutMs: number): Promise<void> {
     if (!this.tracking) return; // flushed at the loss, storing nothing until tracking is back
     const epoch = this.epoch;
-    let timer: NodeJS.Timeout | undefined;
-    const ok = await Promise.race([
-      this.subscriber.ping().then(() => true, () => false),
-      new Promise<false>((resolve) => (timer = setTimeout(resolve, timeoutMs, false))),
-    ]);
-    clearTimeout(timer);
+    const ok = await pingWithin(this.subscriber, timeoutMs);
     if (!ok && this.epoch === epoch) this.flush('sync-failed');
   }
 
@@ -233,15 +228,7 @@ export class L1Tier {
     this.heartbeatPending = true;
     const attempt = this.linkAttempt;
     try {
-      const answered = await Promise.all([this.subscriber, this.reader].map(async (conn) => {
-        let timer: NodeJS.Timeout | undefined;
-        const ok = await Promise.race([
-          conn.ping().then(() => true, () => false),
-          new Promise<false>((resolve) => (timer = setTimeout(resolve, timeoutMs, false))),
-        ]);
-        clearTimeout(timer);
-        return { conn, ok };
-      }));
+      const answered = await Promise.all([this.subscriber, this.reader].map(async (conn) => ({ conn, ok: await pingWithin(conn, timeoutMs) })));
       const dead = answered.filter((a) => !a.ok);
       // A drop handled meanwhile (linkAttempt moved) already flushed and reconnects.
       if (dead.length === 0 || this.closed || this.linkAttempt !== attempt) return;
@@ -324,4 +311,15 @@ export class L1Tier {
     await this.subscriber.subscribe(INVALIDATE_CHANNEL);
     return id;
   }
+}
+
+/** Whether the connection answers a PING within timeoutMs (a subscribed RESP2 connection may PING too). */
+async function pingWithin(conn: Redis, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const ok = await Promise.race([
+    conn.ping().then(() => true, () => false),
+    new Promise<false>((resolve) => (timer = setTimeout(resolve, timeoutMs, false))),
+  ]);
+  clearTimeout(timer);
+  return ok;
 }
