@@ -7,8 +7,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, type EvictdConfig } from './config/index.js';
 import { keyRegistryDocument } from '@evictd/schemas';
-import { inspectRulesAgainstDatabase } from './rules/check.js';
-import { compileRules } from './rules/index.js';
+import { compileRules, inspectRulesAgainstDatabase } from './rules/index.js';
 import { checkPublisherSetup, start as startPublisher } from './roles/publish.js';
 import { start as startInvalidator } from './roles/invalidate.js';
 import { EvictdError, describeError } from './errors.js';
