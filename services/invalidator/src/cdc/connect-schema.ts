@@ -100,10 +100,13 @@ const byTopic = new Map<string, SchemaTexts>();
  * row struct has no fields: before and after are null there.
  */
 function schemasFor(topic: string, relation: Relation | undefined, keyColumns: readonly string[]): SchemaTexts {
-  const cacheKey = keyColumns.join('\u0000');
-  const cache = relation ? (byRelation.get(relation) ?? new Map<string, SchemaTexts>()) : byTopic;
-  if (relation && !byRelation.has(relation)) byRelation.set(relation, cache);
-  const found = cache.get(relation ? cacheKey : topic);
+  let cache = byTopic;
+  if (relation) {
+    cache = byRelation.get(relation) ?? new Map<string, SchemaTexts>();
+    byRelation.set(relation, cache);
+  }
+  const cacheKey = relation ? keyColumns.join('\u0000') : topic;
+  const found = cache.get(cacheKey);
   if (found) return found;
   const keys = new Set(keyColumns);
   const row: ConnectSchema = relation ? rowSchema(relation, topic, keys) : { type: 'struct', fields: [], optional: true, name: `${topic}.Value` };
@@ -112,7 +115,7 @@ function schemasFor(topic: string, relation: Relation | undefined, keyColumns: r
     value: JSON.stringify(envelopeSchema(topic, row)),
     key: keyFields.length > 0 ? JSON.stringify({ type: 'struct', fields: keyFields, optional: false, name: `${topic}.Key` }) : null,
   };
-  cache.set(relation ? cacheKey : topic, texts);
+  cache.set(cacheKey, texts);
   return texts;
 }
 
