@@ -8,7 +8,7 @@ import type { Consumer, Producer } from 'kafkajs';
 import { createRedisLayout } from '@evictd/schemas';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
 import type { Role } from '../../services/invalidator/src/roles/role.js';
-import { cacheFixture, changeEvent, createProductsTable, invalidatorConfig, produce, productCache, productsTable, startInvalidator, testKafka, waitCommittedToEnd } from './invalidate-helpers.js';
+import { cacheFixture, changeEvent, createProductsTable, heldRead, invalidatorConfig, produce, productCache, productsTable, startInvalidator, testKafka, waitCommittedToEnd } from './invalidate-helpers.js';
 
 const env = stackEnv();
 const ns = uniqueName('inv_consume');
@@ -77,17 +77,12 @@ test('TRUNCATE removes every key the table rules can produce and every key fille
   // Written outside the protocol (a plain SET): only the opt-in scan would find it.
   await setAll([key('product:999')]);
   // A reader took its lease and read the row before the TRUNCATE; its fill lands after it.
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  let loading!: () => void;
-  const started = new Promise<void>((resolve) => (loading = resolve));
-  const held = cache.getOrLoad(key('product:5000'), async () => (loading(), await gate, 'old'));
-  await started;
+  const held = heldRead(cache, key('product:5000'), 'old');
+  await held.started;
   await produce(producer, topic, [{ key: null, value: changeEvent('t', `public.${table}`, null, null) }]);
   await gone([...products, key('list:cat7')]);
   await waitCommittedToEnd(kafka, config.invalidate.groupId, topic);
-  release();
-  assert.equal(await held, 'old', 'the reader gets its value');
+  assert.equal(await held.land(), 'old', 'the reader gets its value');
   assert.equal(await redis.exists(key('product:5000')), 0, 'its fill was refused: the shape was fenced before anything was deleted');
   assert.equal(await redis.exists(key('other:1'), key('productx')), 2);
   assert.equal(await redis.get(key('product:999')), 'cached', 'scanUnregistered is off by default');

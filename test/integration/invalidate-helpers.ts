@@ -152,3 +152,21 @@ export async function spawnEvictdRun(env: StackEnv, yaml: string): Promise<Evict
   }, { timeoutMs: 90_000, what: 'evictd run to stream and consume' });
   return { ...proc, http: proc.ready };
 }
+
+/** A read whose load is held open until release(): it took its lease and read the row "before" the commit. */
+export function heldRead(cache: Cache, key: string, value: string, tags: string[] = []) {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let loading!: () => void;
+  const started = new Promise<void>((resolve) => (loading = resolve));
+  const result = cache.getOrLoad(
+    key,
+    async () => {
+      loading();
+      await gate;
+      return value;
+    },
+    { tags },
+  );
+  return { started, land: async () => (release(), result) };
+}

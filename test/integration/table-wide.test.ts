@@ -5,12 +5,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { createKeyRegistry, createRedisLayout, type RedisLayout, type Shape } from '@evictd/schemas';
-import { createCache, drainCleanup, flushShapes, pendingCleanups, type Cache } from '@evictd/cache';
+import { createCache, drainCleanup, flushShapes, pendingCleanups } from '@evictd/cache';
 import { applyInvalidations, startCleaner } from '../../services/invalidator/src/redis/index.js';
 import { createInvalidatorMetrics } from '../../services/invalidator/src/redis/metrics.js';
 import { createLogger } from '../../services/invalidator/src/observability/log.js';
 import { createRegistry } from '../../services/invalidator/src/observability/metrics.js';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
+import { heldRead } from './invalidate-helpers.js';
 
 let redis: Redis;
 before(() => {
@@ -32,24 +33,6 @@ function setup() {
     { kind: 'tag', shape: `${ns}:author:*` },
   ];
   return { ns, layout, registry, cache, note, truncate };
-}
-
-/** A read whose load is held open until release(): it took its lease and read the row "before" the commit. */
-function heldRead(cache: Cache, key: string, value: string, tags: string[] = []) {
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  let loading!: () => void;
-  const started = new Promise<void>((resolve) => (loading = resolve));
-  const result = cache.getOrLoad(
-    key,
-    async () => {
-      loading();
-      await gate;
-      return value;
-    },
-    { tags },
-  );
-  return { started, land: async () => (release(), result) };
 }
 
 async function cleanupSetsOf(layout: RedisLayout): Promise<string[]> {
