@@ -1,5 +1,6 @@
 // Lost slot: when the slot evictd published from is gone (dropped, or recreated behind its back),
-// the publisher says so loudly and publishes a flush event (op t + flush.reason) per table.
+// the publisher says so loudly and publishes a flush event (op t + flush.reason) per table, or,
+// with publish.lostSlot: ignore, only says so and streams on.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
@@ -14,6 +15,9 @@ const b = `${ns}_b`;
 const db = new pg.Client({ connectionString: env.DATABASE_URL });
 const config = publishConfig(env, ns, `  public.${a}: { keys: ["a:{id}"] }\n  public.${b}: { keys: ["b:{id}"] }`);
 const topics = [`${ns}.public.${a}`, `${ns}.public.${b}`];
+// lostSlot: ignore, on a slot and topics of its own.
+const nsIgnore = `${ns}_ign`;
+const ignoreConfig = publishConfig(env, nsIgnore, `  public.${a}: { keys: ["a:{id}"] }`, { publish: 'lingerMs: 2, lostSlot: ignore', logLevel: 'fatal' });
 
 before(async () => {
   await db.connect();
@@ -23,7 +27,9 @@ before(async () => {
 
 after(async () => {
   await dropSlot(db, ns);
+  await dropSlot(db, nsIgnore);
   await db.query(`DROP PUBLICATION IF EXISTS ${ns}`);
+  await db.query(`DROP PUBLICATION IF EXISTS ${nsIgnore}`);
   await db.query(`DROP TABLE IF EXISTS ${a}, ${b}`);
   await db.end();
 });
@@ -67,6 +73,29 @@ test('a dropped slot, and a slot recreated while evictd was down, each lead to o
     await db.query(`INSERT INTO ${b} VALUES (4)`);
     await waitFor(() => reader.messages.some((m) => (m.value?.after as { id?: number } | null)?.id === 4), { timeoutMs: 30_000, what: 'an event after the flush' });
     await role.stop();
+  } finally {
+    await reader.stop();
+    await role.stop();
+  }
+});
+
+test('lostSlot: ignore counts the lost slot, publishes no flush, and streams the changes after it', async () => {
+  let { role } = await startPublisher(ignoreConfig);
+  const reader = await readTopics(testKafka(env), [`${nsIgnore}.public.${a}`], nsIgnore);
+  const idsSeen = () => reader.messages.map((m) => (m.value?.after as { id?: number } | null)?.id);
+  try {
+    await db.query(`INSERT INTO ${a} VALUES (101)`);
+    await waitFor(() => idsSeen().includes(101), { timeoutMs: 30_000, what: 'the first event' });
+    await role.stop();
+    await dropSlot(db, nsIgnore);
+    await db.query(`INSERT INTO ${a} VALUES (102)`); // never decoded: the slot is gone
+    let metrics: () => Promise<string>;
+    ({ role, metrics } = await startPublisher(ignoreConfig));
+    await db.query(`INSERT INTO ${a} VALUES (103)`);
+    await waitFor(() => idsSeen().includes(103), { timeoutMs: 30_000, what: 'the change committed after the restart' });
+    assert.match(await metrics(), /evictd_publish_lost_slot_total(?:\{[^}]*\})? 1/, 'the lost slot is counted');
+    assert.equal(reader.messages.filter((m) => m.value?.flush).length, 0, 'no flush event with lostSlot: ignore');
+    assert.equal(idsSeen().includes(102), false, 'the change made while the slot was gone is lost, as ignore accepts');
   } finally {
     await reader.stop();
     await role.stop();

@@ -3,8 +3,14 @@
  * events in batches through an idempotent producer with acks from all in-sync replicas.
  *
  * One batch is on the wire at a time, so events of a partition reach Kafka in the order they were
- * handed in (per-row order) even across retries. While it is in flight the next batch fills up
- * (up to maxBatchEvents/maxBatchBytes, or lingerMs after its first event). Bytes handed in but not
+ * handed in (per-row order) even across retries. kafkajs 2.2.4 cannot do better with an idempotent
+ * producer: it holds a per-broker lock for each produce request (so a second sendBatch only queues
+ * behind the first on a single broker), and a failed request gives its sequence numbers back
+ * (producer/sendMessages.js), so a later batch could take them and land before the retry of an
+ * earlier one (see test/integration/publish-idempotent.test.ts). While a batch is in flight the
+ * next one fills up; it goes as soon as the ack comes (its events already waited a round trip),
+ * or at once when full. With nothing in flight a partial batch waits lingerMs after its first
+ * event, for more to join it. Bytes handed in but not
  * yet acknowledged are counted; above maxInFlightBytes the producer reports `overloaded` so the
  * caller stops reading, and calls `onDrain` once it is back under half of that.
  */
@@ -23,8 +29,9 @@ export interface ProducerOptions {
 
 export interface OutgoingMessage {
   topic: string;
-  key: string | null;
-  value: string;
+  /** JSON text; the publisher's hot path hands UTF-8 bytes (kafkajs then neither measures nor converts them again, and an in-flight event is one flat buffer). */
+  key: string | Buffer | null;
+  value: string | Buffer;
   /** Set for keyless events, which all go to one partition to keep their relative order. */
   partition?: number;
 }
@@ -123,13 +130,14 @@ export class EventProducer<T> {
 
   send(message: OutgoingMessage, tag: T): void {
     if (this.failed) return; // the session is being torn down; the source will resend
+    // Bytes for buffers, characters for strings (close enough for a budget).
     const bytes = message.value.length + (message.key?.length ?? 0) + message.topic.length;
     this.buffer.push({ message, bytes, tag });
     this.bufferBytes += bytes;
     this.inFlightBytes += bytes;
     if (this.overloaded) this.wasOverloaded = true;
     if (this.buffer.length >= this.options.maxBatchEvents || this.bufferBytes >= this.options.maxBatchBytes) this.kick();
-    else this.lingerTimer ??= setTimeout(() => this.kick(), this.options.lingerMs);
+    else if (!this.sending) this.lingerTimer ??= setTimeout(() => this.kick(), this.options.lingerMs);
   }
 
   /** Sends one message on its own, outside the batches (evictd's state records); resolves when Kafka acknowledged it. */
@@ -156,11 +164,9 @@ export class EventProducer<T> {
     const batch = this.takeBatch();
     this.sending = this.sendBatch(batch).finally(() => {
       this.sending = null;
-      if (this.buffer.length > 0) {
-        // A full batch goes at once; a partial one waits out the linger.
-        if (this.buffer.length >= this.options.maxBatchEvents || this.bufferBytes >= this.options.maxBatchBytes) this.kick();
-        else this.lingerTimer ??= setTimeout(() => this.kick(), this.options.lingerMs);
-      }
+      // What gathered during the round trip goes now: waiting out a linger on top adds latency
+      // without making batches under load any bigger.
+      if (this.buffer.length > 0) this.kick();
     });
   }
 
@@ -184,7 +190,8 @@ export class EventProducer<T> {
       bytes += b;
       let list = byTopic.get(message.topic);
       if (!list) byTopic.set(message.topic, (list = []));
-      list.push({ key: message.key, value: message.value, partition: message.partition });
+      // An OutgoingMessage is a kafkajs Message (key, value, partition); its topic field is ignored.
+      list.push(message);
     }
     try {
       await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });

@@ -108,6 +108,17 @@ export class TransactionDecoder {
     }
   }
 
+  /**
+   * A row change of the open transaction that the caller encodes itself (encode.ts, the
+   * publisher's fast path): counts it like decode() would and returns what its event needs.
+   */
+  rowChange(lsn: string, msg: { tag: 'insert' | 'update' | 'delete' }): { name: string; db: string; primaryKeys: ReadonlyMap<string, readonly string[]>; lsn: string; txId: number; commitTimeMs: number; nowMs: number } {
+    const txn = this.requireOpen(msg.tag);
+    txn.events += 1;
+    const { name, db, primaryKeys } = this.options;
+    return { name, db, primaryKeys, lsn, txId: txn.xid, commitTimeMs: txn.commitTimeMs, nowMs: this.options.now() };
+  }
+
   /** True between a Begin and its Commit: positions inside a transaction must not be acknowledged. */
   get inTransaction(): boolean {
     return this.open !== null;

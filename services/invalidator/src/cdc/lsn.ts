@@ -41,3 +41,16 @@ export function lsnDistance(from: Lsn, to: Lsn): bigint {
 export function lsnToJson(lsn: Lsn): number | string {
   return lsn <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(lsn) : lsn.toString();
 }
+
+/**
+ * JSON text of `lsnToJson(parseLsn(text))` without the bigint round trip: the publisher writes one
+ * per event. Same strictness as parseLsn (anything but X/Y with 1-8 hex digits each throws).
+ */
+export function lsnJsonText(text: string): string {
+  const m = FORMAT.exec(text);
+  if (!m) return JSON.stringify(lsnToJson(parseLsn(text)));
+  const hi = parseInt(m[1]!, 16);
+  // Below 2^21 in the high half the position is below 2^53: exact as a double.
+  if (hi < 0x200000) return String(hi * 0x100000000 + parseInt(m[2]!, 16));
+  return JSON.stringify(lsnToJson(parseLsn(text)));
+}

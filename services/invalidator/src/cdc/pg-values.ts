@@ -97,6 +97,22 @@ export function arrayElement(typeOid: number, typeName: string | null): number |
 }
 
 /**
+ * Like convertValue, but to the value's JSON text (what JSON.stringify(convertValue(...)) gives),
+ * chosen once per column: the publisher's encoder (encode.ts) writes it straight into the event.
+ */
+export function jsonConverter(typeOid: number, typeName: string | null = null): (text: string) => string {
+  if (arrayElement(typeOid, typeName) !== null) return (text) => JSON.stringify(convertValue(text, typeOid, typeName));
+  const convert = scalarConverter(typeOid);
+  if (convert === asText) return (text) => JSON.stringify(text);
+  if (convert === asBoolean) return (text) => (text === 't' ? 'true' : 'false');
+  // int2/int4/oid output is canonical decimal, which is already the JSON of Number(text); anything else takes the slow way.
+  if (convert === asInteger) return (text) => (CANONICAL_INT.test(text) ? text : JSON.stringify(asInteger(text)));
+  return (text) => JSON.stringify(convert(text));
+}
+
+const CANONICAL_INT = /^-?(0|[1-9][0-9]{0,14})$/;
+
+/**
  * Parses an array literal (`{1,NULL,"a \"b\""}`, nested `{{1,2},{3,4}}`, optional `[1:2]=` bounds)
  * into JSON arrays. Unquoted NULL is null; quoted elements are always values.
  */

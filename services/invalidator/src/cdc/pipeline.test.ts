@@ -36,7 +36,7 @@ test('events reach the sink keyed and topic-named; the commit is acknowledged on
   h.pipeline.onMessage('0/101', insert('products', 1));
   h.pipeline.onMessage('0/102', insert('others', 2)); // in the publication, not configured: skipped
   h.pipeline.onMessage('0/103', commit('0/200'));
-  assert.deepEqual(h.sent.map((s) => [s.message.topic, s.message.key]), [['evictd.public.products', '{"id":1}']]);
+  assert.deepEqual(h.sent.map((s) => [s.message.topic, String(s.message.key)]), [['evictd.public.products', '{"id":1}']]);
   h.pipeline.onKeepalive(0x300n, true);
   assert.deepEqual(h.acked, [0x10n], 'keepalive reply before delivery: the old position');
   confirmDelivered(h.checkpoint, h.sent.map((s) => s.tag));

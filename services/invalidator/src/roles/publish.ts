@@ -15,7 +15,7 @@ import { EvictdError, describeError, fromPgError } from '../errors.js';
 import { retry } from '../retry.js';
 import { compileRules } from '../rules/index.js';
 import { splitTableName } from '../rules/compile.js';
-import { createKafka, fromKafkaError } from '../bus/kafka.js';
+import { KAFKA_STARTUP_BACKOFF, createKafka, fromKafkaError } from '../bus/kafka.js';
 import { EventProducer } from '../bus/producer.js';
 import { ensureStateTopic, readState } from '../bus/state.js';
 import { assertTopicName, changeTopic, stateTopic } from '../bus/topics.js';
@@ -139,7 +139,7 @@ class Publisher {
       this.ctx.startup?.retrying(err, attempt);
       this.log.warn({ err: describeError(err), attempt, delayMs }, 'start-up: retrying');
     };
-    const options = { signal: this.abort.signal, minDelayMs: 500, maxDelayMs: 15_000, onRetry };
+    const options = { signal: this.abort.signal, ...KAFKA_STARTUP_BACKOFF, onRetry };
     const { postgres } = this.config;
     const prepared = await retry(
       () =>
@@ -216,7 +216,9 @@ class Publisher {
       this.lastError = describeError(err);
       this.log.warn({ err: this.lastError, attempt, delayMs }, 'replication session failed: reconnecting');
     };
-    this.done = retry(() => this.runSession(), { signal: this.abort.signal, minDelayMs: 250, maxDelayMs: 30_000, onRetry })
+    // At most 1 s between attempts: the attempt count never resets, so a 30 s cap made every
+    // reconnect after a few outages wait up to 30 s after Kafka or Postgres answered again.
+    this.done = retry(() => this.runSession(), { signal: this.abort.signal, minDelayMs: 100, maxDelayMs: 1_000, onRetry })
       .catch((err: unknown) => {
         if (!this.stopping) throw err;
       })
@@ -233,7 +235,12 @@ class Publisher {
     // While Kafka is away this waits (kafkajs keeps retrying); a stop ends the wait.
     await Promise.race([this.producer.flush().catch(() => undefined), aborted(this.abort.signal)]);
     if (this.stopping) return;
-    await this.producer.reset().catch((err: unknown) => Promise.reject(fromKafkaError(err, 'reconnecting the Kafka producer')));
+    // connect() too: a reset whose reconnect failed (Kafka still down) left the producer
+    // disconnected, and the next reset, with no failed batch left, did not connect it again.
+    await this.producer
+      .reset()
+      .then(() => this.producer.connect())
+      .catch((err: unknown) => Promise.reject(fromKafkaError(err, 'reconnecting the Kafka producer')));
     checkpoint.restart();
     decoder.reset();
     const failed = new Promise<never>((_, reject) => {
