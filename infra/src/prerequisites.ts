@@ -56,6 +56,11 @@ export function redisServerBinary(): string {
   return requireExecutable('redis-server', 'apt-get install -y redis-server');
 }
 
+/** The Memcached target's tests and bench start their own memcached (never the system's on 11211). */
+export function memcachedBinary(): string {
+  return requireExecutable('memcached', 'apt-get install -y memcached');
+}
+
 export function javaBinary(): string {
   const fromHome = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : undefined;
   if (fromHome && isExecutable(fromHome)) return fromHome;

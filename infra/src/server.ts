@@ -61,13 +61,13 @@ interface Exit {
 
 const TAIL_BYTES = 4096;
 
-/** The last lines of a log file, for error messages. */
-export function logTail(file: string, lines = 25): string {
+/** The last lines of a log file (read from its last `maxBytes` only), for error messages. */
+export function logTail(file: string, lines = 25, maxBytes = TAIL_BYTES): string {
   let fd: number | undefined;
   try {
     fd = openSync(file, 'r');
     const size = fstatSync(fd).size;
-    const length = Math.min(size, TAIL_BYTES);
+    const length = Math.min(size, maxBytes);
     const buffer = Buffer.alloc(length);
     readSync(fd, buffer, 0, length, size - length);
     return buffer.toString('utf8').trimEnd().split('\n').slice(-lines).join('\n');

@@ -1,9 +1,10 @@
 /**
  * What a fresh machine needs before `npm test` or `npm run demo` can start the local stack: the
  * system packages (PostgreSQL server, redis-server, Java, Maven while the Kafka jars are missing,
- * Chromium for the browser test) and the Kafka jars. On Debian/Ubuntu as root the missing packages
- * are installed with apt; anywhere else the one command that installs them is printed and the
- * step fails. (node_modules comes before this, from infra/bootstrap.mjs.) `.ci/run` runs the same.
+ * Chromium for the browser test, memcached for the Memcached target's tests) and the Kafka jars.
+ * On Debian/Ubuntu as root the missing packages are installed with apt; anywhere else the one
+ * command that installs them is printed and the step fails. (node_modules comes before this, from
+ * infra/bootstrap.mjs.) `.ci/run` runs the same.
  *
  *   node --import tsx infra/src/setup.ts [test|demo]     (npm run setup: test)
  */
@@ -21,11 +22,15 @@ export interface Purpose {
   browser: boolean;
   /** A JDK, not only a JRE: the Kafka Connect compatibility test runs a Java source file. */
   javaCompiler: boolean;
+  /** memcached, for the Memcached target's tests and bench (each starts its own on a free port). */
+  memcached?: boolean;
+  /** varnishd and vmod xkey, for the HTTP purge target's tests and bench (each starts its own varnishd). */
+  varnish?: boolean;
 }
 
 /** `npm test` (everything) and `npm run demo`. */
 export const PURPOSES = {
-  test: { stack: true, browser: true, javaCompiler: true },
+  test: { stack: true, browser: true, javaCompiler: true, memcached: true, varnish: true },
   demo: { stack: true, browser: false, javaCompiler: false },
 } as const satisfies Record<string, Purpose>;
 
@@ -45,6 +50,9 @@ export const NEEDS = {
   jdk: { what: 'a Java 17 JDK (javac: a test runs Java source)', apt: ['openjdk-17-jdk-headless', 'default-jdk-headless'], brew: 'openjdk@17' },
   maven: { what: 'Maven (to fetch the Kafka jars once)', apt: ['maven'], brew: 'maven' },
   chromium: { what: 'Chromium (the demo page test)', apt: ['chromium'] },
+  memcached: { what: 'memcached (the Memcached target tests)', apt: ['memcached'], brew: 'memcached' },
+  varnish: { what: 'varnishd (the HTTP purge target tests)', apt: ['varnish'], brew: 'varnish' },
+  varnishModules: { what: 'vmod xkey (Debian varnish-modules, the HTTP purge target tests)', apt: ['varnish-modules'] },
 } as const satisfies Record<string, Need>;
 
 const present = (check: () => unknown): boolean => {
@@ -59,6 +67,9 @@ const present = (check: () => unknown): boolean => {
 
 /** javac next to the java that runs the broker (JAVA_HOME/bin, or PATH). */
 const javaCompiler = (): boolean => present(javaBinary) && findExecutable('javac', process.env.JAVA_HOME ? [join(process.env.JAVA_HOME, 'bin')] : []) !== undefined;
+
+/** vmod xkey as Debian's varnish-modules installs it. */
+export const DEBIAN_XKEY_VMOD = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/varnish/vmods/libvmod_xkey.so`;
 
 /** Where the browser test finds Chromium: CHROMIUM_PATH, or Debian's. */
 export const chromiumPath = (): string => process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -78,6 +89,12 @@ export function missingNeeds(purpose: Purpose): Need[] {
     if (needsKafkaJars() && !findExecutable('mvn')) missing.push(NEEDS.maven);
   }
   if (purpose.browser && !existsSync(chromiumPath())) missing.push(NEEDS.chromium);
+  if (purpose.memcached && !findExecutable('memcached')) missing.push(NEEDS.memcached);
+  if (purpose.varnish) {
+    if (!findExecutable('varnishd', ['/usr/sbin'])) missing.push(NEEDS.varnish);
+    // Debian packages vmod xkey separately; elsewhere it comes with Varnish or the operator adds it.
+    if (existsSync('/etc/debian_version') && !existsSync(DEBIAN_XKEY_VMOD)) missing.push(NEEDS.varnishModules);
+  }
   return missing;
 }
 

@@ -198,7 +198,7 @@ test('a role that fails while running exits 1 with a fatal line: the slot droppe
   await db.query(`DROP PUBLICATION IF EXISTS ${ns}`);
 });
 
-test('invalidate with Redis unreachable: /healthz 503 with redis.down and a warning; SIGTERM exits 0', async () => {
+test('invalidate with Redis unreachable: /healthz 503 with targets.redis.down and a warning; SIGTERM exits 0', async () => {
   const closed = await freePort();
   const proc = await startCli('invalidate', writeTempConfig(yaml()), { ...env, REDIS_URL: `redis://127.0.0.1:${closed}` });
   const down = await waitFor(async () => {
@@ -206,9 +206,10 @@ test('invalidate with Redis unreachable: /healthz 503 with redis.down and a warn
     return h.body.detail.state === 'running' ? h : undefined;
   }, { timeoutMs: 180_000, what: 'the invalidator to run (consuming) while Redis is away' });
   assert.equal(down.status, 503, JSON.stringify(down.body));
-  const redis = down.body.detail.roles[0]!.detail.redis as { down: boolean; error: string };
-  assert.equal(redis.down, true, JSON.stringify(down.body));
-  assert.match(redis.error, /ECONNREFUSED/);
+  const redis = (down.body.detail.roles[0]!.detail.targets as Record<string, { type: string; down: false | { error: string } }>).redis;
+  assert.equal(redis?.type, 'redis', JSON.stringify(down.body));
+  assert.ok(redis.down, JSON.stringify(down.body));
+  assert.match(redis.down.error, /ECONNREFUSED/);
   const warning = proc.output().split('\n').find((l) => l.includes('"level":40') && l.includes('Redis unreachable'));
   assert.ok(warning, proc.output().slice(-3000));
   proc.child.kill('SIGTERM');

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createRedisLayout } from '@evictd/schemas';
-import { stackEnv, uniqueName, waitFor } from '../support/index.js';
-import { cacheFixture, createProductsTable, productCache, productsTable, runYaml, spawnEvictdRun, testKafka, waitCommittedToEnd, type EvictdProcess } from './invalidate-helpers.js';
+import { stackEnv, uniqueName } from '../support/index.js';
+import { cacheFixture, createProductsTable, productCache, productsTable, publishedCount, runYaml, spawnEvictdRun, testKafka, waitApplied, type EvictdProcess } from './invalidate-helpers.js';
 import { dropSlot } from './publish-helpers.js';
 
 const env = stackEnv();
@@ -42,20 +42,7 @@ const { setAll, filled, gone, tagged: tagSet } = cacheFixture(redis, layout);
 const tagged = (tag: string, members: string[]) => tagSet(key(tag), members);
 
 /** Waits until the invalidator committed every event published so far (the event count grew past `since`). */
-async function allApplied(since: number): Promise<void> {
-  await waitFor(async () => (await publishedCount()) > since, { timeoutMs: 30_000, what: 'the change to reach Kafka' });
-  await waitCommittedToEnd(kafka, groupId, topic);
-}
-
-async function publishedCount(): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.offset), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
+const allApplied = (since: number) => waitApplied(kafka, groupId, topic, since, 1);
 
 test('an UPDATE committed in Postgres removes the mapped keys and the members of the old and new tags', async () => {
   await setAll([key('product:1'), key('product:1:detail'), key('product:2')]);
@@ -70,7 +57,7 @@ test('an UPDATE committed in Postgres removes the mapped keys and the members of
 
 test('a change to an unwatched column removes nothing', async () => {
   await setAll([key('product:5'), key('product:5:detail')]);
-  const before = await publishedCount();
+  const before = await publishedCount(kafka, topic);
   await db.query(`UPDATE ${table} SET stock = stock - 1 WHERE id = 5`);
   await allApplied(before);
   assert.equal(await redis.exists(key('product:5'), key('product:5:detail')), 2);
@@ -100,7 +87,7 @@ test('/metrics and /healthz of the running process', async () => {
 test('SIGTERM: finishes, commits and exits 0', async () => {
   await db.query(`INSERT INTO ${table} VALUES (100, 'new', 2.00, 1, 1)`);
   await setAll([key('product:100')]);
-  const before = await publishedCount();
+  const before = await publishedCount(kafka, topic);
   await db.query(`UPDATE ${table} SET price = 3.00 WHERE id = 100`);
   await gone([key('product:100')]);
   await allApplied(before);

@@ -28,9 +28,9 @@ after(async () => {
   await db.end();
 });
 
-function checkConfig(tables: string): Promise<{ code: number | null; output: string }> {
+function checkConfig(tables: string, extra = ''): Promise<{ code: number | null; output: string }> {
   const file = join(dir, `${uniqueName('cfg')}.yaml`);
-  writeFileSync(file, `log: { level: silent }\ntables:\n${tables}\n`);
+  writeFileSync(file, `log: { level: silent }\n${extra}tables:\n${tables}\n`);
   return runCli(['check-config', '--config', file], { ...env });
 }
 
@@ -55,6 +55,16 @@ test('template syntax errors are reported the same way', async () => {
   const { code, output } = await checkConfig(`  public.${table}:\n    keys: ["product:{}"]`);
   assert.equal(code, 1, output);
   assert.match(output, new RegExp(`tables\\.public\\.${table}\\.keys\\[0\\]: empty placeholder`));
+});
+
+test('what a target would refuse at start: tags on Memcached, an HTTP template without its preset params', async () => {
+  const targets = 'targets:\n  redis: { type: redis }\n  sessions: { type: memcached }\n  edge: { type: http, preset: fastly }\n';
+  const { code, output } = await checkConfig(`  public.${table}:\n    keys: ["product:{id}"]\n    tags: ["category:{category_id}"]`, targets);
+  assert.equal(code, 1, output);
+  assert.match(output, new RegExp(`target sessions \\(memcached\\) cannot invalidate tags, and the rules of public\\.${table} .* have tags: set targets\\.sessions\\.tags: version-keys`));
+  assert.match(output, /targets\.edge\.params\.serviceId/);
+  const fine = await checkConfig(`  public.${table}:\n    keys: ["product:{id}"]`, 'targets:\n  sessions: { type: memcached }\n');
+  assert.equal(fine.code, 0, fine.output);
 });
 
 test('exits 0 once the rules fit the database', async () => {

@@ -86,7 +86,7 @@ test('TRUNCATE removes every key the table rules can produce and every key fille
   assert.equal(await redis.exists(key('product:5000')), 0, 'its fill was refused: the shape was fenced before anything was deleted');
   assert.equal(await redis.exists(key('other:1'), key('productx')), 2);
   assert.equal(await redis.get(key('product:999')), 'cached', 'scanUnregistered is off by default');
-  assert.match(await metrics(), new RegExp(`evictd_invalidate_shape_flushes_total\\{table="public.${table}",cause="truncate"\\} 3`));
+  assert.match(await metrics(), new RegExp(`evictd_invalidate_shape_flushes_total\\{table="public.${table}",cause="truncate",target="redis"\\} 3`));
 });
 
 test('a malformed message goes to the dead-letter topic with its reason; the next valid one is applied', async () => {
@@ -146,7 +146,7 @@ test('tombstones are skipped, and offsets are committed up to the end of the top
   await gone([key('product:40')]);
   await waitCommittedToEnd(kafka, config.invalidate.groupId, topic);
   const text = await metrics();
-  assert.ok(text.includes(`evictd_invalidate_events_total{table="public.${table}",op="u",outcome="filtered"} 1`), 'the unwatched change counted as filtered');
-  assert.match(text, /evictd_invalidate_commit_to_delete_seconds_count \d+/);
+  assert.ok(text.includes(`evictd_invalidate_events_total{table="public.${table}",op="u",outcome="filtered",target="redis"} 1`), 'the unwatched change counted as filtered');
+  assert.match(text, /evictd_invalidate_commit_to_delete_seconds_count\{target="redis"\} \d+/);
   assert.equal(role.health().ok, true);
 });

@@ -111,6 +111,23 @@ export async function countExisting(redis: Redis, names: readonly string[]): Pro
   return count;
 }
 
+/** Change events on the topic so far: the sum of its partitions' end offsets. */
+export async function publishedCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.offset), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Waits until `count` more events than `since` are on the topic and the group committed the topic to its end. */
+export async function waitApplied(kafka: Kafka, groupId: string, topic: string, since: number, count: number, commitTimeoutMs = 30_000): Promise<void> {
+  await waitFor(async () => (await publishedCount(kafka, topic)) >= since + count, { timeoutMs: 30_000, what: `${count} change events on Kafka` });
+  await waitCommittedToEnd(kafka, groupId, topic, commitTimeoutMs);
+}
+
 /** Waits until the group committed every partition of the topic up to its current end (empty partitions count as done). */
 export async function waitCommittedToEnd(kafka: Kafka, groupId: string, topic: string, timeoutMs = 30_000): Promise<void> {
   const admin = kafka.admin();

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { createKeyRegistry, createRedisLayout, type RedisLayout, type Shape } from '@evictd/schemas';
 import { createCache, drainCleanup, flushShapes, pendingCleanups } from '@evictd/cache';
 import { applyInvalidations, startCleaner } from '../../services/invalidator/src/redis/index.js';
-import { createInvalidatorMetrics } from '../../services/invalidator/src/redis/metrics.js';
+import { createRedisTargetMetrics } from '../../services/invalidator/src/redis/metrics.js';
 import { createLogger } from '../../services/invalidator/src/observability/log.js';
 import { createRegistry } from '../../services/invalidator/src/observability/metrics.js';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
@@ -127,7 +127,7 @@ test('the cleaner deletes detached keys in the background, and picks up what a c
   assert.equal(await redis.exists(names[0]!), 1, 'the flush itself deletes nothing');
 
   const registry = createRegistry();
-  const metrics = createInvalidatorMetrics(registry);
+  const metrics = createRedisTargetMetrics(registry);
   const cleaner = startCleaner({ redis, layout, logger: createLogger('cleaner-test', 'silent'), metrics, sliceKeys: 100, sweepMs: 200 });
   try {
     await waitFor(async () => (await cleanupSetsOf(layout)).length === 0, { timeoutMs: 60_000, what: 'the cleanup index to empty' });

@@ -46,3 +46,11 @@ export async function dropSlot(db: pg.Client, slot: string): Promise<void> {
     return true;
   }, { timeoutMs: 120_000, what: `slot ${slot} to be released and dropped` });
 }
+
+/** What a publishing test leaves in Postgres (its slot, publication and table, all named after `ns`), dropped; then the client ends. */
+export async function dropPipeline(db: pg.Client, ns: string, table: string): Promise<void> {
+  await dropSlot(db, ns);
+  await db.query(`DROP PUBLICATION IF EXISTS ${ns}`);
+  await db.query(`DROP TABLE IF EXISTS ${table}`);
+  await db.end();
+}

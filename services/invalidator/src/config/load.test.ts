@@ -125,3 +125,53 @@ test('a YAML syntax error names line and column but shows none of the file, so n
   assert.match(message, /\(file\): YAML syntax error at line \d+, column \d+: /);
   assert.doesNotMatch(message, /s3cret|postgres:\/\//);
 });
+
+test('targets: the default is the redis section; each target gets its own consumer group', () => {
+  assert.deepEqual(parseConfig(minimal, '/x.yaml').targets, { redis: { type: 'redis', groupId: 'evictd-cache', after: null } });
+  const config = parseConfig(`${minimal}\ninvalidate: { groupId: shop }\ntargets:\n  redis: { type: redis }\n  sessions: { type: memcached }\n  edge: { type: http, groupId: edge-purge }\n`, '/x.yaml');
+  assert.deepEqual(
+    Object.entries(config.targets).map(([name, t]) => [name, t.type, t.groupId]),
+    [['redis', 'redis', 'shop'], ['sessions', 'memcached', 'shop.sessions'], ['edge', 'http', 'edge-purge']],
+  );
+});
+
+test('targets: shared groups, a second Redis, unknown types and names are refused by path', () => {
+  const shared = problemsOf(`${minimal}\ntargets:\n  a: { type: redis }\n  b: { type: redis, groupId: evictd-cache.a }\n`);
+  assert.match(shared, /targets\.b\.groupId: consumer group "evictd-cache\.a" is already the group of target a/);
+  assert.match(shared, /targets\.b: target a already writes to the redis section/);
+  const shape = problemsOf(`${minimal}\ntargets:\n  c: { type: ftp }\n  Bad_Name: { type: http }\n  d: { type: http, colour: red }\n`);
+  assert.match(shape, /targets\.c\.type: must be equal to one of the allowed values: redis, memcached, http/);
+  assert.match(shape, /targets: "Bad_Name" is not a target name/);
+  assert.match(shape, /targets\.d: unknown setting "colour"/);
+  assert.doesNotMatch(shape, /"then"/);
+});
+
+test('targets: without a Redis target the redis section is not required', () => {
+  const text = minimal.replace('redis: { url: redis://127.0.0.1:6379 }\n', '') + 'targets:\n  sessions: { type: memcached }\n';
+  assert.equal(parseConfig(text, '/x.yaml').targets.sessions?.type, 'memcached');
+  assert.match(problemsOf(minimal.replace('redis: { url: redis://127.0.0.1:6379 }\n', '')), /redis\.url: is required/);
+});
+
+const targetsOf = (yaml: string) => `${minimal}\ninvalidate: { groupId: shop }\ntargets:\n${yaml}`;
+
+test('targets: an http target waits for the redis target by default; after: none and explicit after override it', () => {
+  const afterOf = (yaml: string) => Object.fromEntries(Object.entries(parseConfig(targetsOf(yaml), '/x.yaml').targets).map(([name, t]) => [name, t.after]));
+  assert.deepEqual(afterOf('  cache: { type: redis }\n  sessions: { type: memcached }\n  edge: { type: http }\n'), { cache: null, sessions: null, edge: 'cache' });
+  assert.deepEqual(afterOf('  redis: { type: redis }\n  edge: { type: http, after: none }\n'), { redis: null, edge: null });
+  // A CDN in front of a Varnish in front of the app: the chain is the operator's to state.
+  assert.deepEqual(afterOf('  redis: { type: redis }\n  varnish: { type: http }\n  cdn: { type: http, after: varnish }\n  sessions: { type: memcached, after: redis }\n'), { redis: null, varnish: 'redis', cdn: 'varnish', sessions: 'redis' });
+  // Without a Redis target there is nothing to wait for by default.
+  const edgeOnly = minimal.replace('redis: { url: redis://127.0.0.1:6379 }\n', '') + 'targets:\n  edge: { type: http }\n';
+  assert.equal(parseConfig(edgeOnly, '/x.yaml').targets.edge?.after, null);
+});
+
+test('targets: after naming an unknown target, the target itself, or closing a cycle is refused by path', () => {
+  const message = problemsOf(targetsOf('  redis: { type: redis }\n  edge: { type: http, after: redsi }\n  self: { type: http, after: self }\n'));
+  assert.match(message, /targets\.edge\.after: names no target of this config \("redsi"\): one of redis, self, or none/);
+  assert.match(message, /targets\.self\.after: names the target itself/);
+  const cycle = problemsOf(targetsOf('  redis: { type: redis, after: cdn }\n  edge: { type: http }\n  cdn: { type: http, after: edge }\n'));
+  assert.match(cycle, /targets\.redis\.after: redis -> cdn -> edge -> redis is a cycle/);
+  assert.equal(cycle.match(/is a cycle/g)?.length, 1, 'one cycle, reported once');
+  assert.match(problemsOf(targetsOf('  none: { type: memcached }\n')), /targets\.none: "none" cannot name a target/);
+  assert.match(problemsOf(targetsOf('  edge: { type: http, after: "Bad Name" }\n')), /targets\.edge\.after: must match pattern/);
+});

@@ -9,7 +9,7 @@ import { changeTopic } from '../bus/topics.js';
 import { interpolateEnv } from './interpolate.js';
 import { urlSslParameters } from './postgres.js';
 import { checkConnectionUrls } from './urls.js';
-import type { ConfigProblem, EvictdConfig, TlsFiles } from './types.js';
+import type { ConfigProblem, EvictdConfig, TargetSettings, TlsFiles } from './types.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -49,7 +49,7 @@ export function parseConfig(text: string, file: string, env: Env = {}): EvictdCo
   applyEnvOverrides(raw, env);
   if (!validateShape(raw)) {
     // A bad table name yields a generic pattern error too; the propertyNames one says more.
-    const errors = (validateShape.errors ?? []).filter((e) => e.propertyName === undefined);
+    const errors = (validateShape.errors ?? []).filter((e) => e.propertyName === undefined && e.keyword !== 'if');
     problems.push(...errors.map(fromAjvError));
   }
   if (problems.length > 0) throw configError(file, problems);
@@ -57,7 +57,9 @@ export function parseConfig(text: string, file: string, env: Env = {}): EvictdCo
   const config = raw as unknown as Omit<EvictdConfig, 'file'> & { file?: string };
   requireSetting(config.postgres.url, 'postgres.url', 'DATABASE_URL', problems);
   requireSetting(config.kafka.brokers, 'kafka.brokers', 'KAFKA_BROKERS', problems);
-  requireSetting(config.redis.url, 'redis.url', 'REDIS_URL', problems);
+  config.targets = resolveTargets(raw.targets as Record<string, Record<string, unknown>> | undefined, config.invalidate.groupId, problems);
+  // Only the Redis target reads the redis section: a Memcached- or CDN-only invalidator needs none.
+  if (Object.values(config.targets).some((t) => t.type === 'redis')) requireSetting(config.redis.url, 'redis.url', 'REDIS_URL', problems);
   checkConnectionUrls(config, env, problems);
 
   const urlSsl = config.postgres.url === undefined ? [] : urlSslParameters(config.postgres.url);
@@ -82,6 +84,78 @@ export function parseConfig(text: string, file: string, env: Env = {}): EvictdCo
     });
   config.file = file;
   return deepFreeze(config as EvictdConfig);
+}
+
+/** `after: none`: no ordering, also where the default would order (so no target may be named none). */
+const NO_ORDER = 'none';
+
+/**
+ * Each target's consumer group: the target named `redis` keeps invalidate.groupId (the group of
+ * every config before targets existed, so its committed offsets stay valid), the others get
+ * <groupId>.<name>. Two targets sharing a group would split the partitions between them, each
+ * seeing only part of the changes, so that is refused; so is a second Redis target (there is one
+ * redis section). Then each target's `after` (see resolveAfter).
+ */
+function resolveTargets(raw: Record<string, Record<string, unknown>> | undefined, groupId: string, problems: ConfigProblem[]): Record<string, TargetSettings> {
+  const entries = Object.entries(raw ?? { redis: { type: 'redis' } });
+  const groupOf = new Map<string, string>();
+  let redisTarget: string | undefined;
+  for (const [name, entry] of entries) {
+    const group = typeof entry.groupId === 'string' ? entry.groupId : name === 'redis' ? groupId : `${groupId}.${name}`;
+    const other = [...groupOf].find(([, g]) => g === group)?.[0];
+    if (other !== undefined) problems.push({ path: `targets.${name}.groupId`, message: `consumer group "${group}" is already the group of target ${other}: give each target its own groupId` });
+    groupOf.set(name, group);
+    if (name === NO_ORDER) problems.push({ path: `targets.${name}`, message: `"${NO_ORDER}" cannot name a target (after: ${NO_ORDER} means no ordering): rename it` });
+    if (entry.type === 'redis') {
+      if (redisTarget !== undefined) problems.push({ path: `targets.${name}`, message: `target ${redisTarget} already writes to the redis section: one Redis target per config (run another evictd with its own config for a second Redis)` });
+      redisTarget ??= name;
+    }
+  }
+  const names = entries.map(([name]) => name);
+  const targets: Record<string, TargetSettings> = {};
+  for (const [name, entry] of entries) {
+    targets[name] = { ...entry, groupId: groupOf.get(name), after: resolveAfter(name, entry, redisTarget, names, problems) } as unknown as TargetSettings;
+  }
+  checkAfterCycles(targets, problems);
+  return targets;
+}
+
+/**
+ * The target `name` waits for. Unset: an http target waits for the redis target, if the config has
+ * one: an HTTP cache usually stands in front of an app that reads through Redis, and purging it
+ * first lets a request in between cache the old value Redis still serves, until the edge TTL.
+ * Memcached and Redis targets sit beside the app's other caches: no ordering unless asked for.
+ */
+function resolveAfter(name: string, entry: Record<string, unknown>, redisTarget: string | undefined, names: readonly string[], problems: ConfigProblem[]): string | null {
+  const after = entry.after;
+  if (after === undefined) return entry.type === 'http' && redisTarget !== undefined ? redisTarget : null;
+  if (after === NO_ORDER) return null;
+  const path = `targets.${name}.after`;
+  if (after === name) {
+    problems.push({ path, message: `names the target itself: name the target whose cache sits behind this one (it must confirm a change first), or ${NO_ORDER}` });
+  } else if (!names.includes(after as string)) {
+    const others = names.filter((other) => other !== name);
+    problems.push({ path, message: `names no target of this config ("${String(after)}"): ${others.length > 0 ? `one of ${others.join(', ')}, ` : ''}or ${NO_ORDER}` });
+  }
+  return after as string;
+}
+
+/** A cycle of `after` would have every target on it wait for the next forever: reported once, at its first target. */
+function checkAfterCycles(targets: Readonly<Record<string, TargetSettings>>, problems: ConfigProblem[]): void {
+  const reported = new Set<string>();
+  for (const start of Object.keys(targets)) {
+    if (reported.has(start)) continue;
+    const chain: string[] = [];
+    let at: string | null | undefined = start;
+    while (at != null && targets[at] !== undefined && !chain.includes(at)) {
+      chain.push(at);
+      at = targets[at]?.after;
+    }
+    // A target naming itself (a chain of one) is reported by resolveAfter.
+    if (at !== start || chain.length < 2) continue;
+    for (const member of chain) reported.add(member);
+    problems.push({ path: `targets.${start}.after`, message: `${[...chain, start].join(' -> ')} is a cycle: each target would wait for the next forever; remove after from one of them (or set it to ${NO_ORDER})` });
+  }
 }
 
 /** DATABASE_URL, KAFKA_BROKERS and REDIS_URL win over the file: containers and tests set them. */
@@ -134,6 +208,9 @@ export function fromAjvError(error: ErrorObject): ConfigProblem {
   }
   if (error.keyword === 'enum') {
     return { path, message: `${error.message ?? 'invalid'}: ${(params.allowedValues as unknown[]).map(String).join(', ')}` };
+  }
+  if (error.keyword === 'propertyNames' && path === 'targets') {
+    return { path, message: `"${String(params.propertyName)}" is not a target name: use lowercase letters, digits and -, starting with a letter (it becomes part of the consumer group)` };
   }
   if (error.keyword === 'propertyNames') {
     return { path, message: `"${String(params.propertyName)}" is not a table name: write schema.table, e.g. public.products` };

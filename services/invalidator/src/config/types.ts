@@ -1,4 +1,6 @@
 /** The validated, frozen configuration. Shapes mirror schemas/config.schema.json after defaults. */
+import type { HttpTargetSettings } from '../targets/http/settings.js';
+import type { MemcachedTargetSettings } from '../targets/memcached/settings.js';
 
 export interface TlsFiles {
   /** PEM contents, read from the paths in the file at load time (so a wrong path fails at start). */
@@ -61,11 +63,26 @@ export interface EvictdConfig {
     /** Opt-in SCAN for keys written outside the protocol on table-wide invalidations (O(keyspace)). */
     scanUnregistered: boolean;
   };
+  /** The caches to invalidate, by name, each with its consumer group resolved (see targets in the schema). */
+  targets: Readonly<Record<string, TargetSettings>>;
   http: { host: string; port: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   /** The rules, keyed by schema.table. */
   tables: Readonly<Record<string, TableRuleConfig>>;
 }
+
+export interface RedisTargetSettings {
+  readonly type: 'redis';
+  readonly groupId: string;
+}
+
+/**
+ * A target's settings as the loader resolved them. `after` is the target (of this config) that must
+ * have confirmed a change before this one applies it, or null for none; the invalidator orders the
+ * targets, the targets themselves never see it. Default: the redis target for http targets when
+ * there is one (a cache in front of an app that reads through Redis must not be purged first).
+ */
+export type TargetSettings = (RedisTargetSettings | MemcachedTargetSettings | HttpTargetSettings) & { readonly after: string | null };
 
 export interface ConfigProblem {
   /** Where in the file: e.g. `tables.public.products.keys[1]`; empty for the file itself. */

@@ -11,13 +11,13 @@ import { drainCleanup, pendingCleanups } from '@evictd/cache';
 import type { RedisLayout } from '@evictd/schemas';
 import { describeError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
-import type { InvalidatorMetrics } from './metrics.js';
+import type { RedisTargetMetrics } from './metrics.js';
 
 export interface CleanerOptions {
   redis: Redis;
   layout: RedisLayout;
   logger: Logger;
-  metrics: InvalidatorMetrics;
+  metrics: RedisTargetMetrics;
   /** Keys deleted per script: small keeps Redis responsive for everything else. */
   sliceKeys?: number;
   /** How often the index is looked at without a kick: picks up what a crashed peer left. */
