@@ -84,6 +84,8 @@ async function main(): Promise<number> {
       stack: !env,
       browser: files.some((f) => f.startsWith(`test${sep}browser${sep}`)),
       javaCompiler: files.some((f) => f.endsWith(CONNECT_CHECK_TEST)),
+      memcached: files.some((f) => f.includes('memcached')),
+      varnish: files.some((f) => f.includes('target-http')),
     }, (m) => say(`setup: ${m}`));
     if (env) {
       say('using the servers named by DATABASE_URL, KAFKA_BROKERS, REDIS_URL');

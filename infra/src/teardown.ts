@@ -4,7 +4,7 @@
  * A SIGKILLed launcher runs no handler at all: for that a small watchdog shell waits on a pipe
  * from this process and, when the pipe closes, runs a cleanup script kept up to date here.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -83,4 +83,35 @@ async function stopAllThenExit(sig: keyof typeof SIGNAL_EXIT_CODES): Promise<voi
   for (const again of Object.keys(SIGNAL_EXIT_CODES)) process.once(again, () => process.exit(SIGNAL_EXIT_CODES[sig]));
   await Promise.allSettled([...live].filter((s) => !s.keep).map((s) => s.stop()));
   process.exit(SIGNAL_EXIT_CODES[sig]);
+}
+
+/**
+ * No child a harness starts (evictd roles in the bench, fault and integration tests) may outlive
+ * it, whatever ends it: a normal end kills it through the owner's own stop; process.exit (a signal
+ * handled here, --test-force-exit after a test timeout) through the exit hook; a SIGKILL of the
+ * harness through the child's own watchdog, a shell that reads a pipe from this process and kills
+ * the child at EOF (the kernel closes the pipe however this process dies).
+ */
+const liveChildren = new Set<ChildProcess>();
+let childExitHookInstalled = false;
+export function guardChild(proc: ChildProcess): void {
+  if (proc.pid === undefined) return; // it never started: nothing to guard
+  liveChildren.add(proc);
+  if (!childExitHookInstalled) {
+    childExitHookInstalled = true;
+    process.on('exit', () => {
+      for (const c of liveChildren) c.kill('SIGKILL');
+    });
+  }
+  const watchdog = spawn('sh', ['-c', 'while read -r _; do :; done; kill -KILL "$1" 2>/dev/null', 'evictd-child-watchdog', String(proc.pid)], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true,
+  });
+  watchdog.unref();
+  (watchdog.stdin as Socket).unref(); // the open pipe must not keep this process alive
+  watchdog.on('error', () => undefined);
+  proc.once('exit', () => {
+    liveChildren.delete(proc);
+    watchdog.kill('SIGKILL'); // the child is gone: nothing left to watch (and its pid may be reused)
+  });
 }

@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
@@ -133,7 +134,7 @@ test('compose up, natively: the built services start in order, an edit through t
   await publisher.logLine('replication session started');
   const invalidator = startService('evictd-invalidate', service(compose, 'evictd-invalidate'), evictdEnv);
   const { http } = await invalidator.logLine('evictd running');
-  await waitFor(async () => (await fetch(`${String(http)}/healthz`)).ok, { timeoutMs: 60_000, what: 'evictd-invalidate /healthz' });
+  await waitFor(async () => (await fetch(`${String(http)}/healthz`, { signal: AbortSignal.timeout(5_000) })).ok, { timeoutMs: 60_000, what: 'evictd-invalidate /healthz' });
 
   const demo = startService('demo-api', service(compose, 'demo-api'), {
     ...names,
@@ -144,26 +145,28 @@ test('compose up, natively: the built services start in order, an edit through t
     PORT: '0',
   });
   const base = String((await demo.logLine('demo API listening')).listen);
-  assert.equal((await fetch(`${base}/healthz`)).status, 200);
-  const page = await fetch(`${base}/`);
+  assert.equal((await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(15_000) })).status, 200);
+  const page = await fetch(`${base}/`, { signal: AbortSignal.timeout(15_000) });
   assert.equal(page.status, 200);
   assert.match(await page.text(), /<html/i);
 
   const product = async () => {
-    const res = await fetch(`${base}/products/1`);
+    const res = await fetch(`${base}/products/1`, { signal: AbortSignal.timeout(15_000) });
     assert.equal(res.status, 200);
     return { cache: res.headers.get('x-cache')?.toLowerCase(), body: (await res.json()) as { name: string } };
   };
   await product();
   assert.equal((await product()).cache, 'hit', 'the second read comes from Redis');
   const renamed = `Renamed ${ns}`.slice(0, 100);
-  const put = await fetch(`${base}/products/1`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: renamed }) });
+  const put = await fetch(`${base}/products/1`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: renamed }), signal: AbortSignal.timeout(15_000) });
   assert.equal(put.status, 200);
   // The API never touches the cache on writes: only evictd's invalidation can make this true.
   await waitFor(async () => (await product()).body.name === renamed, { timeoutMs: 60_000, what: 'the edit to show through the cache' });
 
   for (const running of [demo, invalidator, publisher]) {
     running.child.kill('SIGTERM');
-    assert.equal(await running.exited, 0, `${running.name} on SIGTERM:\n${running.output().slice(-2000)}`);
+    // Bounded: a process that does not stop fails here with its output, not as a silent file timeout.
+    const code = await Promise.race([running.exited, sleep(60_000).then(() => 'still running 60 s after SIGTERM')]);
+    assert.equal(code, 0, `${running.name} on SIGTERM:\n${running.output().slice(-3000)}`);
   }
 });

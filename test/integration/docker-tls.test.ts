@@ -15,11 +15,11 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { freePort, startStack, type Stack } from '@evictd/infra';
+import { freePort, guardChild, startStack, type Stack } from '@evictd/infra';
 import { loadConfig, type EvictdConfig } from '../../services/invalidator/src/config/index.js';
 import { kafkaClientConfig } from '../../services/invalidator/src/bus/kafka.js';
 import { createLogger } from '../../services/invalidator/src/observability/log.js';
-import { redisClientOptions } from '../../services/invalidator/src/roles/invalidate.js';
+import { redisClientOptions } from '../../services/invalidator/src/targets/index.js';
 import { REPO_ROOT } from '../docker/compose-file.js';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
 import { spawnPublisher } from './publish-helpers.js';
@@ -62,6 +62,7 @@ before(async () => {
     '--tls-cert-file', join(dir, 'server.pem'), '--tls-key-file', join(dir, 'server.key'), '--tls-ca-cert-file', join(dir, 'ca.pem'),
     '--tls-auth-clients', 'no', '--requirepass', secrets.REDIS_PASSWORD, '--save', '', '--appendonly', 'no',
   ], { stdio: 'ignore' });
+  guardChild(server);
   const exited = new Promise((resolve) => server.once('exit', resolve));
   cleanups.push(async () => {
     server.kill('SIGTERM');

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { freePort } from '@evictd/infra';
+import { freePort, guardChild } from '@evictd/infra';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
 import { countExisting, createProductsTable, productsTable, runYaml, spawnEvictdRun, testKafka, waitCommittedToEnd, type EvictdProcess } from './invalidate-helpers.js';
 import { dropSlot } from './publish-helpers.js';
@@ -32,6 +32,7 @@ let evictd: EvictdProcess | undefined;
 
 async function startRedis(): Promise<void> {
   server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'], { stdio: 'ignore' });
+  guardChild(server);
   await waitFor(async () => (await redis.ping().catch(() => null)) === 'PONG', { timeoutMs: 20_000, what: 'the private redis-server answering' });
 }
 

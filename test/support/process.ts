@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '@evictd/infra';
+import { guardChild, waitFor } from '@evictd/infra';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -17,9 +17,10 @@ export interface CapturedProcess {
   gone: () => boolean;
 }
 
-/** Spawns `node args…` with stdout and stderr captured. */
+/** Spawns `node args…` with stdout and stderr captured; it does not outlive the test process. */
 export function spawnNode(args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv }): CapturedProcess {
   const child = spawn(process.execPath, [...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  guardChild(child);
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
