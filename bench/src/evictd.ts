@@ -2,12 +2,12 @@
  * Runs evictd roles as child processes, so the benchmark can read their /proc figures and the
  * fault test can kill -9 them. Compiled dist/ is preferred (no tsx in the measured process).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import type { Writable } from 'node:stream';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { guardChild } from '@evictd/infra';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const DIST_CLI = join(REPO_ROOT, 'services/invalidator/dist/cli.js');
@@ -21,6 +21,11 @@ export function distAvailable(): boolean {
   return existsSync(DIST_CLI);
 }
 
+/** `node -v` of a Node binary (BENCH_NODE), so results say which Node ran evictd. */
+export function nodeVersion(node: string): string {
+  return execFileSync(node, ['-v'], { encoding: 'utf8' }).trim();
+}
+
 export interface EvictdProcessOptions {
   command: EvictdCommand;
   /** The config object (written as YAML); its http.port is the one /healthz is polled on. */
@@ -32,6 +37,8 @@ export interface EvictdProcessOptions {
   cpuProfile?: boolean;
   /** Environment of the child: exactly these connection settings, never the parent's. */
   env?: NodeJS.ProcessEnv;
+  /** The Node binary that runs evictd (BENCH_NODE); default: the one running this harness. */
+  node?: string;
 }
 
 export interface EvictdProcess {
@@ -40,6 +47,7 @@ export interface EvictdProcess {
   readonly logFile: string;
   readonly profileDir: string;
   readonly metricsUrl: string;
+  readonly healthUrl: string;
   /** Spawns and resolves once /healthz answers 200 (deadline: timeoutMs; on failure the process is killed). */
   start(timeoutMs?: number): Promise<void>;
   /** Spawns without waiting (a restart under faults: the process retries its connections itself). */
@@ -53,36 +61,6 @@ export interface EvictdProcess {
 }
 
 const CONNECTION_ENV = ['DATABASE_URL', 'KAFKA_BROKERS', 'REDIS_URL'];
-
-/**
- * No evictd child may outlive its harness, whatever ends it. A clean end kills through kill();
- * process.exit (a signal handled by the stack's teardown, --test-force-exit after a test timeout)
- * through the exit hook; a SIGKILL of the harness through each child's watchdog, a shell that
- * reads a pipe from this process and kills the child at EOF (the kernel closes the pipe however
- * this process dies).
- */
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function guard(proc: ChildProcess): void {
-  liveChildren.add(proc);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const c of liveChildren) c.kill('SIGKILL');
-    });
-  }
-  const watchdog = spawn('sh', ['-c', 'while read -r _; do :; done; kill -KILL "$1" 2>/dev/null', 'evictd-child-watchdog', String(proc.pid)], {
-    stdio: ['pipe', 'ignore', 'ignore'],
-    detached: true,
-  });
-  watchdog.unref();
-  (watchdog.stdin as Writable & { unref?: () => void }).unref?.();
-  watchdog.on('error', () => undefined);
-  proc.once('exit', () => {
-    liveChildren.delete(proc);
-    watchdog.kill('SIGKILL'); // the child is gone: nothing left to watch (and its pid may be reused)
-  });
-}
 
 export function evictdProcess(options: EvictdProcessOptions): EvictdProcess {
   const { command, dir, runtime } = options;
@@ -110,9 +88,9 @@ export function evictdProcess(options: EvictdProcessOptions): EvictdProcess {
       configFile,
     ];
     const fd = openSync(logFile, 'a');
-    const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', fd, fd] });
+    const proc = spawn(options.node ?? process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', fd, fd] });
     closeSync(fd);
-    guard(proc);
+    guardChild(proc); // no evictd child outlives the bench or the fault test, however they end
     child = proc;
     exited = new Promise((done) => proc.once('exit', () => done()));
     void exited.then(() => {
@@ -159,6 +137,7 @@ export function evictdProcess(options: EvictdProcessOptions): EvictdProcess {
     logFile,
     profileDir,
     metricsUrl: `http://127.0.0.1:${options.config.http.port}/metrics`,
+    healthUrl,
     start,
     spawn: spawnChild,
     waitHealthy,

@@ -6,6 +6,7 @@ export { LandingLog, latencyTimeline, matchLandings, type Commit, type TimelineB
 export { nines, round, shareWithin, summarize, type LatencySummary } from './stats.js';
 export { parseGauge, scrape } from './metrics.js';
 export { wallNow } from './workload.js';
-export { countByTarget, faultSchedule, seededRandom, FAULT_RESOURCE, FAULT_TARGETS, type Fault, type FaultTarget } from './faults/schedule.js';
+export { countByTarget, faultSchedule, seededRandom, ALL_FAULT_TARGETS, FAULT_RESOURCE, FAULT_TARGETS, type Fault, type FaultTarget } from './faults/schedule.js';
 export { findStale, type StaleEntry } from './faults/stale.js';
 export { startL1Instance, type L1Instance } from './l1.js';
+export { faultRecoveries, outsideRecoveryWindows, recoveryByTarget, type DownWindow, type FaultRecovery, type RecoveryByTarget } from './faults/recovery.js';

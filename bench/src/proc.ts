@@ -1,5 +1,5 @@
 /** Resource use of a process from Linux /proc: peak RSS and CPU share over a phase. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 export interface ProcSample {
   /** Resident set size, bytes. */
@@ -41,7 +41,7 @@ export function sampleProcess(pid: number): ProcSample | undefined {
 }
 
 /** Samples a process every intervalMs until stop(): peak RSS and CPU percent of one core over the span. */
-export function watchProcess(pid: number, intervalMs = 200): { stop(): { rssPeakMiB: number; cpuPercent: number } } {
+export function watchProcess(pid: number, intervalMs = 200): { stop(): { rssPeakMiB: number; cpuPercent: number; cpuSeconds: number } } {
   const first = sampleProcess(pid);
   const t0 = performance.now();
   let peak = first?.rssBytes ?? 0;
@@ -59,7 +59,64 @@ export function watchProcess(pid: number, intervalMs = 200): { stop(): { rssPeak
       if (end) peak = Math.max(peak, end.rssBytes);
       const seconds = (performance.now() - t0) / 1000;
       const ticks = first && end ? end.cpuTicks - first.cpuTicks : 0;
-      return { rssPeakMiB: peak / 2 ** 20, cpuPercent: seconds > 0 ? (100 * ticks) / USER_HZ / seconds : 0 };
+      return { rssPeakMiB: peak / 2 ** 20, cpuPercent: seconds > 0 ? (100 * ticks) / USER_HZ / seconds : 0, cpuSeconds: ticks / USER_HZ };
+    },
+  };
+}
+
+/** Live descendants of `pid` (children, their children...), from the ppid field of /proc/<pid>/stat. */
+export function descendantPids(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+  }
+  const found: number[] = [];
+  for (let queue = [pid]; queue.length > 0; ) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+/**
+ * CPU of a server and every process under it (Postgres runs a process per connection and a
+ * walsender per slot reader) over a phase, sampled every intervalMs so processes that exit during
+ * the phase still count up to their last sample. RSS is the root's own (children share memory).
+ */
+export function watchProcessTree(pid: number, intervalMs = 1000): { stop(): { rssPeakMiB: number; cpuPercent: number; cpuSeconds: number } } {
+  const start = new Map<number, number>();
+  const last = new Map<number, number>();
+  const read = (initial: boolean) => {
+    for (const p of [pid, ...descendantPids(pid)]) {
+      const s = sampleProcess(p);
+      if (!s) continue;
+      if (initial) start.set(p, s.cpuTicks);
+      else if (!start.has(p) && !last.has(p)) start.set(p, 0); // started during the phase
+      last.set(p, s.cpuTicks);
+    }
+  };
+  read(true);
+  const root = watchProcess(pid, intervalMs);
+  const t0 = performance.now();
+  const timer = setInterval(() => read(false), intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      read(false);
+      const seconds = (performance.now() - t0) / 1000;
+      let ticks = 0;
+      for (const [p, end] of last) ticks += end - (start.get(p) ?? 0);
+      return { rssPeakMiB: root.stop().rssPeakMiB, cpuPercent: seconds > 0 ? (100 * ticks) / USER_HZ / seconds : 0, cpuSeconds: ticks / USER_HZ };
     },
   };
 }

@@ -33,6 +33,10 @@ export interface ProcessUsage {
   rssPeakMiB: number;
   /** CPU time over wall time of the phase, percent of one core. */
   cpuPercent: number;
+  /** CPU seconds (user + system) over the phase. */
+  cpuSeconds?: number;
+  /** Row changes that went through the pipeline in the phase: with cpuSeconds, the CPU cost per change, which holds on a busy machine where wall-clock rates do not. */
+  changes?: number;
   /** Peak V8 heap in use (evictd's own nodejs_heap_size_used_bytes, scraped every second; includes uncollected garbage), MiB. */
   heapUsedPeakMiB?: number;
 }
@@ -71,7 +75,10 @@ export interface BenchResults {
   startedAt: string;
   durationSeconds: number;
   environment: {
+    /** Node of the harness (load generator, observer, raw probes). */
     node: string;
+    /** Node of the evictd processes (BENCH_NODE; the harness's own when unset). Absent in runs before it was recorded. */
+    evictdNode?: string;
     cpus: number;
     cpuModel: string;
     /** 1-minute load average before and after the run: a busy machine makes every number pessimistic. */
@@ -82,6 +89,10 @@ export interface BenchResults {
     evictdNodeOptions: string;
     /** publish.maxInFlightBytes when the run set it (BENCH_MAX_IN_FLIGHT_BYTES); absent: evictd's default. */
     maxInFlightBytes?: number;
+    /** Other publish settings the run set (BENCH_PUBLISH); absent: evictd's defaults. */
+    publishSettings?: Record<string, number>;
+    /** NODE_OPTIONS of the publisher only (BENCH_PUBLISH_NODE_OPTIONS). */
+    publishNodeOptions?: string;
     quick: boolean;
   };
   latency: LatencyStep[];

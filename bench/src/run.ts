@@ -2,10 +2,14 @@
  * `npm run bench`: measures evictd end to end on a private local stack and writes
  * bench/results/latest.json, latest.md and latency.svg (and the README's table, between its markers).
  *
- * Environment: BENCH_QUICK=1 (smaller, ~1 min), BENCH_LOADS=100,1000,5000, BENCH_STEP_S=10,
+ * Environment: BENCH_QUICK=1 (smaller, ~1 min), BENCH_LOADS=100,1000,5000,10000, BENCH_STEP_S=10,
  * BENCH_BACKLOG=1000000, BENCH_RUNTIME=dist|tsx (default dist, built first), BENCH_PROFILE=0 (no CPU profile),
- * BENCH_EVICTD_NODE_OPTIONS (NODE_OPTIONS of the evictd processes only, e.g. --max-old-space-size=128),
+ * BENCH_NODE (the Node binary of the evictd processes, e.g. .ci/node24/node_modules/.bin/node; default
+ * the harness's own; results record its version), BENCH_EVICTD_NODE_OPTIONS (NODE_OPTIONS of the
+ * evictd processes only, e.g. --max-old-space-size=128),
  * BENCH_MAX_IN_FLIGHT_BYTES (the publisher's publish.maxInFlightBytes; default: evictd's),
+ * BENCH_PUBLISH (other publish settings as JSON, e.g. '{"lingerMs":0}'; the report names them),
+ * BENCH_PUBLISH_NODE_OPTIONS (NODE_OPTIONS of the publisher only, after BENCH_EVICTD_NODE_OPTIONS),
  * BENCH_RESULTS_DIR (where the outputs go; default bench/results, which also updates the README),
  * BENCH_SCENARIOS=pipeline,truncate-1m,l1 (which to run; default all: `pipeline` is latency,
  * throughput, backlog and raw limits; `truncate-1m` is the TRUNCATE with 1M unrelated keys; `l1` the
@@ -22,10 +26,10 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { freePort, startStack } from '@evictd/infra';
 import { latencyChart } from './chart.js';
-import { evictdProcess, pipelineConfig, REPO_ROOT, type EvictdProcess, type EvictdRuntime } from './evictd.js';
+import { evictdProcess, nodeVersion, pipelineConfig, REPO_ROOT, type EvictdProcess, type EvictdRuntime } from './evictd.js';
 import { LandingLog, matchLandings } from './landing.js';
 import { observeKeyspace } from './observer.js';
-import { watchProcess } from './proc.js';
+import { watchProcess, watchProcessTree } from './proc.js';
 import { createRawSlot, dropRawSlot, kafkaRates, pgDecodeSeconds, redisUnlinkRate } from './probes.js';
 import { topFrames, type CpuProfile } from './profile.js';
 import { bucketQuantile, histogramDelta, parseGauge, parseHistogram, scrape } from './metrics.js';
@@ -36,12 +40,14 @@ import { benchTable, bulkUpdates, createTable, pacedUpdates, wallNow } from './w
 import { updateReadme } from './readme.js';
 import { runTruncate1m } from './truncate-1m.js';
 import { runL1Bench } from './l1.js';
+import { httpTargetReport, runHttpTargetBench } from './target-http.js';
+import { memcachedTargetReport, runMemcachedTargetBench } from './target-memcached.js';
 
 const env = process.env;
-const SCENARIOS = ['pipeline', 'truncate-1m', 'l1'] as const;
+const SCENARIOS = ['pipeline', 'truncate-1m', 'l1', 'target-http', 'target-memcached'] as const;
 const quick = env.BENCH_QUICK === '1';
 const settings = {
-  loads: (env.BENCH_LOADS ?? '100,1000,5000').split(',').map(Number),
+  loads: (env.BENCH_LOADS ?? '100,1000,5000,10000').split(',').map(Number),
   stepSeconds: Number(env.BENCH_STEP_S ?? (quick ? 3 : 10)),
   throughputChanges: Number(env.BENCH_THROUGHPUT ?? (quick ? 50_000 : 300_000)),
   backlogChanges: Number(env.BENCH_BACKLOG ?? (quick ? 100_000 : 1_000_000)),
@@ -50,7 +56,9 @@ const settings = {
   runtime: (env.BENCH_RUNTIME ?? 'dist') as EvictdRuntime,
   profile: env.BENCH_PROFILE !== '0',
   evictdNodeOptions: env.BENCH_EVICTD_NODE_OPTIONS ?? '',
+  evictdNode: env.BENCH_NODE ? resolve(env.BENCH_NODE) : process.execPath,
   maxInFlightBytes: env.BENCH_MAX_IN_FLIGHT_BYTES === undefined ? undefined : Number(env.BENCH_MAX_IN_FLIGHT_BYTES),
+  publishNodeOptions: env.BENCH_PUBLISH_NODE_OPTIONS ?? '',
   scenarios: (env.BENCH_SCENARIOS ?? SCENARIOS.join(',')).split(',').map((s) => s.trim()),
   truncateRepeats: Number(env.BENCH_TRUNCATE_REPEATS ?? (quick ? 3 : 5)),
   l1HitCalls: Number(env.BENCH_L1_HIT_CALLS ?? (quick ? 5_000 : 20_000)),
@@ -64,6 +72,10 @@ for (const [name, value] of Object.entries({ ...settings, scenarios: [] })) {
   const bad = Array.isArray(value) ? value.some((v) => !(v > 0)) : typeof value === 'number' && !(value > 0);
   if (bad) throw new RangeError(`bench setting ${name} must be positive, got ${String(value)} (check the BENCH_* variables)`);
 }
+const evictdNodeVersion = nodeVersion(settings.evictdNode);
+const publishOverrides = env.BENCH_PUBLISH ? (JSON.parse(env.BENCH_PUBLISH) as Record<string, number>) : {};
+if (typeof publishOverrides !== 'object' || Array.isArray(publishOverrides)) throw new RangeError(`BENCH_PUBLISH must be a JSON object of publish settings, got ${env.BENCH_PUBLISH}`);
+const publishSettings = { ...publishOverrides, ...(settings.maxInFlightBytes ? { maxInFlightBytes: settings.maxInFlightBytes } : {}) };
 if (settings.runtime !== 'dist' && settings.runtime !== 'tsx') throw new RangeError(`BENCH_RUNTIME must be dist or tsx, got ${settings.runtime}`);
 
 const DEFAULT_RESULTS = join(REPO_ROOT, 'bench/results');
@@ -101,7 +113,10 @@ async function setKeys(redis: Redis, ids: readonly number[]): Promise<void> {
 const HEAP_USED = 'evictd_nodejs_heap_size_used_bytes';
 
 /** Samples every watched process over one phase: /proc for all, evictd's heap gauge every second. */
-function watchPhase(phase: string, processes: readonly EvictdProcess[]): () => ProcessUsage[] {
+/** The stack's servers, whose CPU per change is part of the machine's budget too (their trees: Postgres has a process per connection). */
+let servers: { name: string; pid: number | undefined }[] = [];
+
+function watchPhase(phase: string, processes: readonly EvictdProcess[], changes?: number): () => ProcessUsage[] {
   const heapPeak = new Map<EvictdProcess, number>();
   const timer = setInterval(() => {
     for (const p of processes) {
@@ -114,12 +129,13 @@ function watchPhase(phase: string, processes: readonly EvictdProcess[]): () => P
   const watchers = [
     ...processes.map((p) => ({ name: `evictd ${p.command}`, p, w: watchProcess(p.pid!) })),
     { name: 'bench harness (load + observer)', p: undefined, w: watchProcess(process.pid) },
+    ...servers.flatMap((s) => (s.pid ? [{ name: s.name, p: undefined, w: watchProcessTree(s.pid) }] : [])),
   ];
   return () => {
     clearInterval(timer);
     return watchers.map(({ name, p, w }) => {
       const heap = p ? heapPeak.get(p) : undefined;
-      return { process: name, phase, ...w.stop(), ...(heap ? { heapUsedPeakMiB: heap / 2 ** 20 } : {}) };
+      return { process: name, phase, ...w.stop(), ...(heap ? { heapUsedPeakMiB: heap / 2 ** 20 } : {}), ...(changes ? { changes } : {}) };
     });
   };
 }
@@ -178,10 +194,15 @@ async function main(): Promise<void> {
 
   log('starting the local stack');
   const stack = await startStack({ handleSignals: true });
-  const pool = new pg.Pool({ connectionString: stack.env.DATABASE_URL, max: 12 });
+  const pool = new pg.Pool({ connectionString: stack.env.DATABASE_URL, max: 20 });
   // An idle pooled connection closed by the server at shutdown must not crash the run after its results.
   pool.on('error', () => undefined);
   const redis = new Redis(stack.env.REDIS_URL);
+  servers = [
+    { name: 'postgres (all its processes)', pid: stack.postgres.pid },
+    { name: 'kafka', pid: stack.kafka.pid },
+    { name: 'redis', pid: stack.redis.pid },
+  ];
   const processes: EvictdProcess[] = [];
   const stopAll = () => Promise.all(processes.map((p) => p.stop()));
   try {
@@ -198,13 +219,14 @@ async function main(): Promise<void> {
           name: NAME,
           tables: { [table.name]: { keys: [`${KEY_PREFIX}{id}`] } },
           httpPort: await freePort(),
-          ...(settings.maxInFlightBytes ? { publish: { maxInFlightBytes: settings.maxInFlightBytes } } : {}),
+          ...(Object.keys(publishSettings).length > 0 ? { publish: publishSettings } : {}),
         });
       const childEnv = settings.evictdNodeOptions ? { NODE_OPTIONS: settings.evictdNodeOptions } : {};
-      const publisher = evictdProcess({ command: 'publish', config: await config(), dir: work, runtime, cpuProfile: settings.profile, env: childEnv });
-      const invalidator = evictdProcess({ command: 'invalidate', config: await config(), dir: work, runtime, cpuProfile: settings.profile, env: childEnv });
+      const publishNodeOptions = [settings.evictdNodeOptions, settings.publishNodeOptions].filter(Boolean).join(' ');
+      const publisher = evictdProcess({ command: 'publish', config: await config(), dir: work, runtime, cpuProfile: settings.profile, env: publishNodeOptions ? { NODE_OPTIONS: publishNodeOptions } : {}, node: settings.evictdNode });
+      const invalidator = evictdProcess({ command: 'invalidate', config: await config(), dir: work, runtime, cpuProfile: settings.profile, env: childEnv, node: settings.evictdNode });
       processes.push(publisher, invalidator);
-      log(`starting evictd publish and invalidate (${runtime})`);
+      log(`starting evictd publish and invalidate (${runtime}, Node ${evictdNodeVersion} at ${settings.evictdNode})`);
       await publisher.start();
       await invalidator.start();
 
@@ -231,7 +253,7 @@ async function main(): Promise<void> {
         await setKeys(redis, ids);
         landings.clear();
         log(`latency at ${rate} txn/s for ${settings.stepSeconds} s`);
-        const done = watchPhase(`latency ${rate}/s`, processes);
+        const done = watchPhase(`latency ${rate}/s`, processes, ids.length);
         const stages = await stagesSince(publisher, invalidator);
         const run = await pacedUpdates(pool, table, ids, rate, Math.min(16, Math.max(2, Math.ceil(rate / 500))));
         await waitUntil(`deletions at ${rate}/s`, () => landings.count >= ids.length, 15_000).catch((err: Error) => log(err.message));
@@ -254,7 +276,7 @@ async function main(): Promise<void> {
         last = at;
       };
       log(`throughput: ${tIds.length} row changes in 100-row transactions, written as fast as Postgres takes them`);
-      const tDone = watchPhase('throughput', processes);
+      const tDone = watchPhase('throughput', processes, tIds.length);
       const t0 = wallNow();
       const written = await bulkUpdates(pool, table, tIds[0]!, tIds[tIds.length - 1]!, 100, 2);
       await waitUntil('throughput deletions', () => count >= tIds.length, 300_000);
@@ -288,7 +310,7 @@ async function main(): Promise<void> {
       const b0 = wallNow();
       await publisher.start();
       await invalidator.start();
-      const bDone = watchPhase('backlog drain', processes);
+      const bDone = watchPhase('backlog drain', processes, bIds.length);
       await waitUntil('the backlog to drain', () => count >= bIds.length, 900_000);
       processUsage.push(...bDone());
       const batches = parseHistogram(await scrape(publisher.metricsUrl).catch(() => ''), 'evictd_publish_batch_events');
@@ -327,12 +349,15 @@ async function main(): Promise<void> {
         durationSeconds: (Date.now() - startedAt.getTime()) / 1000,
         environment: {
           node: process.version,
+          evictdNode: evictdNodeVersion,
           cpus: cpus().length,
           cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
           loadAverage: { before: round(loadBefore), after: round(loadavg()[0]!) },
           evictdRuntime: runtime,
           evictdNodeOptions: settings.evictdNodeOptions,
           ...(settings.maxInFlightBytes ? { maxInFlightBytes: settings.maxInFlightBytes } : {}),
+          ...(Object.keys(publishOverrides).length > 0 ? { publishSettings: publishOverrides } : {}),
+          ...(settings.publishNodeOptions ? { publishNodeOptions: settings.publishNodeOptions } : {}),
           quick,
         },
         latency,
@@ -351,6 +376,7 @@ async function main(): Promise<void> {
         pool,
         dir: work,
         runtime,
+        node: settings.evictdNode,
         repeats: settings.truncateRepeats,
         scanRepeats: truncateScanRepeats,
         log,
@@ -372,8 +398,22 @@ async function main(): Promise<void> {
       results ??= existsSync(previous) ? (JSON.parse(readFileSync(previous, 'utf8')) as BenchResults) : undefined;
       if (results) results.l1 = l1;
     }
+    if (settings.scenarios.includes('target-http')) {
+      const http = await runHttpTargetBench({ env: stack.env, pool, dir: work, runtime, node: settings.evictdNode, ratePerSec: Number(env.BENCH_HTTP_RATE ?? 500), seconds: settings.stepSeconds, bulkRows: Number(env.BENCH_HTTP_ROWS ?? (quick ? 20_000 : 100_000)), log });
+      mkdirSync(RESULTS, { recursive: true });
+      writeFileSync(join(RESULTS, 'target-http.json'), `${JSON.stringify(http, null, 2)}\n`);
+      writeFileSync(join(RESULTS, 'target-http.md'), httpTargetReport(http));
+      log(`wrote ${RESULTS}/target-http.json, target-http.md\n\n${httpTargetReport(http)}`);
+    }
+    if (settings.scenarios.includes('target-memcached')) {
+      const mc = await runMemcachedTargetBench({ env: stack.env, pool, dir: work, runtime, node: settings.evictdNode, ratePerSec: Number(env.BENCH_MEMCACHED_RATE ?? 1000), seconds: settings.stepSeconds, bulkRows: Number(env.BENCH_MEMCACHED_ROWS ?? (quick ? 20_000 : 100_000)), log });
+      mkdirSync(RESULTS, { recursive: true });
+      writeFileSync(join(RESULTS, 'target-memcached.json'), `${JSON.stringify(mc, null, 2)}\n`);
+      writeFileSync(join(RESULTS, 'target-memcached.md'), memcachedTargetReport(mc));
+      log(`wrote ${RESULTS}/target-memcached.json, target-memcached.md\n\n${memcachedTargetReport(mc)}`);
+    }
     if (!results) {
-      log(`wrote ${RESULTS}/truncate-1m.json / l1.json and their .md (no latest.json to join them to)`);
+      log(`wrote the reports of ${settings.scenarios.join(', ')} to ${RESULTS} (no latest.json to join them to)`);
       return;
     }
     mkdirSync(RESULTS, { recursive: true });

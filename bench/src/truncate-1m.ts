@@ -53,6 +53,8 @@ export interface Truncate1mOptions {
   pool: Pool;
   dir: string;
   runtime: EvictdRuntime;
+  /** Node binary of the evictd children (BENCH_NODE). */
+  node?: string;
   repeats: number;
   /** Repetitions of the scan comparison (0: skip it). */
   scanRepeats: number;
@@ -124,9 +126,9 @@ export async function runTruncate1m(o: Truncate1mOptions): Promise<Truncate1mRes
         (c.invalidate as Record<string, unknown>).scanUnregistered = scanUnregistered;
         return c;
       };
-      publisher ??= evictdProcess({ command: 'publish', config: config(await freePort()), dir: o.dir, runtime: o.runtime });
+      publisher ??= evictdProcess({ command: 'publish', config: config(await freePort()), dir: o.dir, runtime: o.runtime, node: o.node });
       if (publisher.pid === undefined) await publisher.start(120_000);
-      invalidator = evictdProcess({ command: 'invalidate', config: config(await freePort()), dir: `${o.dir}/tw-${scanUnregistered ? 'scan' : 'registry'}`, runtime: o.runtime });
+      invalidator = evictdProcess({ command: 'invalidate', config: config(await freePort()), dir: `${o.dir}/tw-${scanUnregistered ? 'scan' : 'registry'}`, runtime: o.runtime, node: o.node });
       await invalidator.start(120_000);
     };
 

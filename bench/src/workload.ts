@@ -58,7 +58,8 @@ export async function pacedUpdates(pool: Pool, table: BenchTable, ids: readonly 
         const wait = start + i * intervalMs - performance.now();
         if (wait > 1) await new Promise((r) => setTimeout(r, wait));
         const id = ids[i]!;
-        const { rows } = await client.query<{ t: string }>({ text: sql, values: [id], name: 'bench-update' });
+        // Named per table: a pool's connections keep the statement, and scenarios share the pool.
+        const { rows } = await client.query<{ t: string }>({ text: sql, values: [id], name: `bench-update-${table.name}` });
         if (rows.length !== 1) throw new Error(`row ${id} of ${table.name} is missing: the benchmark table was not filled`);
         commits[i] = { key: table.key(id), commitMs: Number(rows[0]!.t) };
       }

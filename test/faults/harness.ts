@@ -16,10 +16,13 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { createCache, createKeyRegistry, createRedisLayout } from '@evictd/cache';
-import { startStack } from '@evictd/infra';
+import { logTail, startStack } from '@evictd/infra';
 import {
   countByTarget,
   evictdProcess,
+  faultRecoveries,
+  outsideRecoveryWindows,
+  recoveryByTarget,
   FAULT_RESOURCE,
   faultSchedule,
   findStale,
@@ -38,9 +41,12 @@ import {
   shareWithin,
   summarize,
   type Commit,
+  type EvictdProcess,
   type EvictdRuntime,
   type Fault,
+  type FaultRecovery,
   type FaultTarget,
+  type RecoveryByTarget,
   type LatencySummary,
   type StaleEntry,
   type TimelineBucket,
@@ -56,12 +62,18 @@ export interface FaultRunOptions {
   /** Time between fault starts and how long a part stays down, ms (defaults [2000, 7000] and [300, 4000]). */
   gapMs?: readonly [number, number];
   downMs?: readonly [number, number];
+  /** Fault kinds drawn (default FAULT_TARGETS): e.g. only Kafka restarts, to measure their recovery alone; [] for none (steady state). */
+  targets?: readonly FaultTarget[];
   runtime?: EvictdRuntime;
   /**
    * Readers with the L1 tier on: at the end every entry of their L1 is compared with its row too
    * (after a barrier that applies the invalidations Redis already sent).
    */
   l1?: boolean;
+  /** evictd's log level (default the bench config's, warn): info shows each start-up step with its time. */
+  logLevel?: string;
+  /** invalidate.sessionTimeoutMs of the invalidator (default 6000, the broker's floor). */
+  sessionTimeoutMs?: number;
   /** Keep the evictd logs and configs even when the run passes. */
   keepLogs?: boolean;
   log?: (message: string) => void;
@@ -81,8 +93,10 @@ export interface FaultRunReport {
   changes: number;
   faults: Fault[];
   faultsByTarget: Record<FaultTarget, number>;
-  /** Extra restarts: a server start that failed, or an evictd role found exited after the faults. */
+  /** Extra restarts: a server start that failed and was tried again. */
   restartRetries: number;
+  /** evictd processes that exited without being killed (spawned again by the run's supervisor), s after start. */
+  selfExits: { role: string; atS: number }[];
   checkedKeys: number;
   cachedKeys: number;
   stale: StaleEntry[];
@@ -96,6 +110,15 @@ export interface FaultRunReport {
   within1s: Nines;
   /** The same shares for changes committed while every part was up (a backlog from an earlier fault may still delay them). */
   calm: { changes: number; within100ms: Nines; within1s: Nines };
+  /** The same shares for changes committed outside every fault's recovery window (kill to its backlog drained). */
+  outsideRecovery: { changes: number; within100ms: Nines; within1s: Nines };
+  /**
+   * Per fault: from the part answering again (server ready, evictd role spawned) to the first
+   * invalidation of the changes that waited for it, and to the last (backlog drained).
+   */
+  recoveries: FaultRecovery[];
+  /** The same per fault type, p50 / max over the faults that recovered with no other part down. */
+  recoveryByTarget: RecoveryByTarget[];
   /** Each fault as it happened: seconds after the workload started, from the kill to the part being back. */
   downtimes: { target: FaultTarget; fromS: number; toS: number }[];
   /** Commit -> landing latency by commit time (10 s buckets): how backlogs built up and drained around the faults. */
@@ -114,6 +137,8 @@ export interface FaultRunReport {
   observerReconnects: number;
   /** Writes that found no row (would mean a TRUNCATE's re-insert was not atomic); 0 expected. */
   missedWrites: number;
+  /** Writes that failed because Postgres was down (only with postgres faults; the check reads the database anyway). */
+  failedWrites: number;
   /** Loads that found no row (same); 0 expected. */
   missedLoads: number;
   /**
@@ -141,13 +166,29 @@ const KEY_PREFIX = 'fi:';
 const MARKER_PREFIX = `evictd:mk:${KEY_PREFIX}`;
 const LAYOUT = createRedisLayout();
 
-async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 200): Promise<void> {
+function withLogLevel<C extends Record<string, unknown>>(config: C, level: string | undefined): C {
+  return level ? { ...config, log: { ...(config.log as Record<string, unknown> | undefined), level } } : config;
+}
+
+function withInvalidate<C extends Record<string, unknown>>(config: C, settings: Record<string, number>): C {
+  return { ...config, invalidate: { ...(config.invalidate as Record<string, unknown> | undefined), ...settings } };
+}
+
+/**
+ * Polls until `check` holds. On a timeout `explain` adds what was seen (offsets, a log's tail), so a
+ * CI failure says where the pipeline stood without the machine's /tmp.
+ */
+async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 200, explain?: () => Promise<string>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`fault run: timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      const seen = explain ? await explain().catch((err: unknown) => `(could not explain: ${String(err)})`) : '';
+      throw new Error(`fault run: timed out after ${timeoutMs} ms waiting for ${what}${seen ? `\n${seen}` : ''}`);
+    }
     await sleep(everyMs);
   }
 }
+
 
 function sharesOf(latencies: number[], total: number, boundMs: number): Nines {
   if (total === 0) return { share: NaN, nines: NaN, lowerBound: false };
@@ -182,13 +223,17 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
         command: 'publish',
         dir: work,
         runtime,
-        config: pipelineConfig({ env: stack.env, name: NAME, tables, httpPort: await freePort() }),
+        config: withLogLevel(pipelineConfig({ env: stack.env, name: NAME, tables, httpPort: await freePort() }), options.logLevel),
       }),
       invalidator: evictdProcess({
         command: 'invalidate',
         dir: work,
         runtime,
-        config: pipelineConfig({ env: stack.env, name: NAME, tables, httpPort: await freePort() }),
+        config: withInvalidate(withLogLevel(pipelineConfig({ env: stack.env, name: NAME, tables, httpPort: await freePort() }), options.logLevel), {
+          // The broker's floor (group.min.session.timeout.ms, 6 s by default): a killed
+          // invalidator's partitions are free again 6 s after the kill instead of 10.
+          sessionTimeoutMs: options.sessionTimeoutMs ?? 6_000,
+        }),
       }),
     };
     cleanups.push(() => Promise.allSettled([roles.publisher.kill(), roles.invalidator.kill()]));
@@ -215,10 +260,17 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
 
     // evictd restarts without waiting for health: while Kafka or Redis is still down it may stay
     // unhealthy (or exit and be spawned again); the servers' start() waits until they answer.
+    type Process = 'publisher' | 'invalidator' | 'redis' | 'kafka' | 'postgres';
     let restartRetries = 0;
-    const servers = { redis: stack.redis, kafka: stack.kafka };
-    const restart = async (target: 'publisher' | 'invalidator' | 'redis' | 'kafka') => {
-      if (target === 'publisher' || target === 'invalidator') return roles[target].spawn();
+    const servers = { redis: stack.redis, kafka: stack.kafka, postgres: stack.postgres };
+    /** evictd roles this run killed and has not restarted yet; any other exit is evictd's own. */
+    const heldDown = new Set<EvictdProcess>();
+    const isRole = (target: Process): target is keyof typeof roles => target === 'publisher' || target === 'invalidator';
+    const restart = async (target: Process) => {
+      if (isRole(target)) {
+        heldDown.delete(roles[target]);
+        return roles[target].spawn();
+      }
       const deadline = Date.now() + 180_000;
       for (;;) {
         try {
@@ -230,20 +282,17 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
         }
       }
     };
-    /** Every part up and evictd healthy; a role that exited by itself (e.g. gave up on Kafka) is spawned again. */
+    /** Every part up and evictd healthy (a role that exited by itself is the supervisor's, below). */
     const allUp = async () => {
       for (const role of [roles.publisher, roles.invalidator]) {
-        await waitUntil(`evictd ${role.command} healthy (log: ${role.logFile})`, async () => {
-          if (role.pid === undefined) {
-            restartRetries += 1;
-            role.spawn();
-          }
-          return role.waitHealthy(2_000).then(() => true, () => false);
-        }, 180_000, 500);
+        await waitUntil(`evictd ${role.command} healthy (log: ${role.logFile})`, () => role.waitHealthy(2_000).then(() => true, () => false), 180_000, 500);
       }
     };
-    type Process = 'publisher' | 'invalidator' | 'redis' | 'kafka';
-    const kill = (target: Process) => (target === 'publisher' || target === 'invalidator' ? roles[target].kill() : servers[target].kill());
+    const kill = (target: Process) => {
+      if (!isRole(target)) return servers[target].kill();
+      heldDown.add(roles[target]);
+      return roles[target].kill();
+    };
 
     // Table-wide faults. Writers and readers go on meanwhile; their "current version" is the row's.
     const tableWide: { kind: TableWideFault['kind']; at: number; changes: number }[] = [];
@@ -251,7 +300,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     const truncate = async () => {
       // With no slot (a lost-slot fault under way) the TRUNCATE would be one more lost change,
       // covered by that flush: wait for the slot, so its own event and flush are what is tested.
-      await waitUntil(`slot ${NAME} to exist before the TRUNCATE`, slotExists, 120_000, 50);
+      await waitUntil(`slot ${NAME} to exist before the TRUNCATE`, () => slotExists().catch(() => false), 120_000, 50);
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
@@ -280,7 +329,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
      * no slot records (so only the flush the restarted publisher sends can cover them), restart.
      */
     const loseSlot = async (downMs: number) => {
-      await roles.publisher.kill();
+      await kill('publisher');
       await waitUntil(`slot ${NAME} inactive after the publisher's kill`, async () => !(await slotActive()), 30_000, 50);
       await pool.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [NAME]);
       const dropped = wallNow();
@@ -289,7 +338,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
         await pool.query(`UPDATE ${TABLE} SET version = version + 1 WHERE id = $1`, [1 + Math.floor(pick() * options.rows)]);
       }
       await sleep(downMs);
-      roles.publisher.spawn();
+      await restart('publisher');
       // Changes are lost until the restarted publisher has created the slot again (even with Kafka down).
       await waitUntil(`publisher to recreate slot ${NAME} (log: ${roles.publisher.logFile})`, slotExists, 120_000, 50);
       const restarted = wallNow();
@@ -300,12 +349,26 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     // Faults: each target's kill waits for its previous restart, so a slow JVM start cannot overlap itself.
     const gapMs = options.gapMs ?? [2_000, 7_000];
     const downMs = options.downMs ?? [300, 4_000];
-    const faults = faultSchedule({ seed: options.seed, durationMs, gapMs, downMs });
+    // No targets: a steady-state run, the same workload and figures without faults.
+    const faults = options.targets?.length === 0 ? [] : faultSchedule({ seed: options.seed, durationMs, gapMs, downMs, ...(options.targets ? { targets: options.targets } : {}) });
     const busy = new Map<string, Promise<void>>();
     /** When some part was down: kill to (for servers) answering again, (for evictd) spawned again. */
     const downs: { target: FaultTarget; from: number; to: number }[] = [];
     const t0 = Date.now();
     const wall0 = wallNow();
+    // An evictd that exits by itself (e.g. it gave up on a Kafka that stayed away) is spawned again
+    // a second later, as its supervisor (compose's restart policy, systemd, Kubernetes) would; each
+    // such exit is reported, and the quiescence below can no longer wait on a process that is gone.
+    const selfExits: { role: string; atS: number }[] = [];
+    const supervisor = setInterval(() => {
+      for (const role of [roles.publisher, roles.invalidator]) {
+        if (role.pid !== undefined || heldDown.has(role)) continue;
+        selfExits.push({ role: role.command, atS: round((wallNow() - wall0) / 1000) });
+        log(`  evictd ${role.command} exited by itself: spawned again (see ${role.logFile})`);
+        role.spawn();
+      }
+    }, 1_000);
+    cleanups.push(async () => clearInterval(supervisor));
     const injector = Promise.all(
       faults.map(async (f) => {
         await sleep(f.atMs);
@@ -315,7 +378,9 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
           const at = `fault @${round((Date.now() - t0) / 1000)}s`;
           if (f.target === 'truncate') {
             log(`${at}: TRUNCATE ${TABLE} and re-insert every row, version + 1, in one transaction`);
-            await truncate();
+            // While Postgres is down (a postgres fault) the TRUNCATE waits for it; one cut off by a
+            // kill is rolled back and tried again.
+            await waitUntil(`the TRUNCATE to commit (Postgres back)`, () => truncate().then(() => true, () => false), 180_000, 500);
             return;
           }
           const down = { target: f.target, from: wallNow(), to: Infinity };
@@ -355,15 +420,25 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     const writes = Array.from({ length: total }, () => 1 + Math.floor(random() * options.rows));
     let nextWrite = 0;
     let missedWrites = 0;
+    /** Writes that failed (Postgres down): not counted as changes; the final check reads the database anyway. */
+    let failedWrites = 0;
+    const postgresFaults = faults.some((f) => f.target === 'postgres');
     const writer = async () => {
       for (let i = nextWrite++; i < total; i = nextWrite++) {
         const wait = t0 + (i * 1000) / options.writesPerSec - Date.now();
         if (wait > 0) await sleep(wait);
         const id = writes[i]!;
-        const { rows } = await pool.query<{ t: string }>(
-          `UPDATE ${TABLE} SET version = version + 1 WHERE id = $1 RETURNING extract(epoch from clock_timestamp()) * 1000 AS t`,
-          [id],
-        );
+        let rows: { t: string }[];
+        try {
+          ({ rows } = await pool.query<{ t: string }>(
+            `UPDATE ${TABLE} SET version = version + 1 WHERE id = $1 RETURNING extract(epoch from clock_timestamp()) * 1000 AS t`,
+            [id],
+          ));
+        } catch (err) {
+          if (!postgresFaults) throw err;
+          failedWrites += 1;
+          continue;
+        }
         if (rows.length === 0) missedWrites += 1;
         else commits.push({ key: `${KEY_PREFIX}${id}`, commitMs: Number(rows[0]!.t) });
       }
@@ -427,18 +502,24 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     await admin.connect();
     cleanups.push(() => admin.disconnect());
     const topic = `${NAME}.${TABLE}`;
+    const groupId = `${NAME}-cache`;
+    const groupOffsets = async () => {
+      const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+      const at = new Map(committed[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]));
+      return ends.map((e) => ({ partition: e.partition, end: BigInt(e.high), committed: at.get(e.partition) ?? -1n }));
+    };
     await waitUntil(
-      `consumer group ${NAME}-cache to commit the end of ${topic} (invalidator log: ${roles.invalidator.logFile})`,
-      async () => {
-        const [ends, committed] = await Promise.all([
-          admin.fetchTopicOffsets(topic),
-          admin.fetchOffsets({ groupId: `${NAME}-cache`, topics: [topic] }),
-        ]);
-        const at = new Map(committed[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]));
-        return ends.every((e) => (at.get(e.partition) ?? -1n) >= BigInt(e.high));
-      },
+      `consumer group ${groupId} to commit the end of ${topic} (invalidator log: ${roles.invalidator.logFile})`,
+      async () => (await groupOffsets()).every((p) => p.committed >= p.end),
       180_000,
       500,
+      async () => {
+        const offsets = (await groupOffsets()).map((p) => `${p.partition}: ${p.committed}/${p.end}`).join(', ');
+        const { groups } = await admin.describeGroups([groupId]);
+        const members = groups[0]?.members.map((m) => m.memberId).join(', ') || 'none';
+        const health = await fetch(roles.invalidator.healthUrl, { signal: AbortSignal.timeout(2_000) }).then((r) => r.text(), (err: unknown) => String(err));
+        return `partition: committed/end ${offsets}; group state ${groups[0]?.state}, members ${members}; invalidator pid ${roles.invalidator.pid ?? 'none'}, /healthz ${health}\nlast lines of ${roles.invalidator.logFile}:\n${logTail(roles.invalidator.logFile, 40, 128 * 1024)}`;
+      },
     );
     // A flush fences at once but leaves the deletion to the invalidator's cleaner: quiet means drained.
     await waitUntil(
@@ -447,6 +528,14 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
       180_000,
     );
     const quiescenceS = (Date.now() - q0) / 1000;
+    // A flush that lands late (a slow restart on a busy machine) leaves the caches nearly empty at
+    // quiescence: the readers go on until they filled again, so the comparison below checks entries.
+    const sample = Array.from({ length: Math.min(options.rows, 50) }, (_, i) => `${KEY_PREFIX}${i + 1}`);
+    await waitUntil(
+      'the readers to fill Redis (and their L1) again after the last invalidations',
+      async () => (await redis.exists(...sample)) > 0 && (!cache.l1 || cache.l1.entries().length > 0),
+      60_000,
+    );
     reading = false;
     await readersDone;
 
@@ -470,6 +559,9 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     const match = matchLandings(commits, landings.map);
     const calm = commits.filter((c) => !downs.some((d) => c.commitMs >= d.from && c.commitMs <= d.to));
     const calmMatch = matchLandings(calm, landings.map);
+    const recoveries = faultRecoveries(downs, commits, landings.map, wall0);
+    const outside = outsideRecoveryWindows(commits, recoveries, wall0);
+    const outsideMatch = matchLandings(outside, landings.map);
     const { fillRejected, fills, degraded } = cache.stats();
     passed = true;
     return {
@@ -481,6 +573,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
       faults,
       faultsByTarget: countByTarget(faults),
       restartRetries,
+      selfExits,
       checkedKeys: keys.length,
       cachedKeys: values.filter((v) => v !== null).length,
       stale,
@@ -495,6 +588,13 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
         within100ms: sharesOf(calmMatch.latencies, calm.length, 100),
         within1s: sharesOf(calmMatch.latencies, calm.length, 1000),
       },
+      outsideRecovery: {
+        changes: outside.length,
+        within100ms: sharesOf(outsideMatch.latencies, outside.length, 100),
+        within1s: sharesOf(outsideMatch.latencies, outside.length, 1000),
+      },
+      recoveries,
+      recoveryByTarget: recoveryByTarget(recoveries),
       downtimes: downs.map((d) => ({ target: d.target, fromS: round((d.from - wall0) / 1000), toS: round((d.to - wall0) / 1000) })),
       timeline: latencyTimeline(commits, landings.map, wall0, 10),
       progress,
@@ -506,6 +606,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
       fillsRejected: fillRejected,
       observerReconnects: observer.reconnects,
       missedWrites,
+      failedWrites,
       missedLoads,
       tableWide: tableWide.map((w) => {
         const next = shapeWrites.find((at) => at >= w.at);
@@ -525,18 +626,22 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
 /** The closing lines of a run, for the console and the issue note. */
 export function describeReport(r: FaultRunReport): string {
   const n = (x: Nines) => `${round(x.share * 100)}% (${round(x.nines)}${x.lowerBound ? '+' : ''} nines)`;
+  const ms = (x: number | null) => (x === null ? '-' : x === Infinity ? 'never' : String(Math.round(x)));
   const by = Object.entries(r.faultsByTarget).map(([t, c]) => `${t} ${c}`).join(', ');
   return [
-    `seed ${r.seed}, ${r.durationS} s (faults every ${r.gapMs.join('-')} ms, down ${r.downMs.join('-')} ms): ${r.changes} changes, ${r.faults.length} faults injected (${by}), ${r.restartRetries} restart retries`,
+    `seed ${r.seed}, ${r.durationS} s (faults every ${r.gapMs.join('-')} ms, down ${r.downMs.join('-')} ms): ${r.changes} changes, ${r.faults.length} faults injected (${by}), ${r.restartRetries} restart retries, ${r.selfExits.length === 0 ? 'no evictd exited by itself' : `evictd exited by itself ${r.selfExits.map((e) => `${e.role}@${e.atS}s`).join(', ')} (spawned again)`}`,
     `stale entries: ${r.stale.length} of ${r.cachedKeys} cached keys (${r.checkedKeys} checked)`,
     `invalidations landed within 100 ms: ${n(r.within100ms)}; within 1 s: ${n(r.within1s)}; never observed: ${r.unobserved}`,
     `  of the ${r.calm.changes} changes committed while every part was up: within 100 ms ${n(r.calm.within100ms)}, within 1 s ${n(r.calm.within1s)}`,
+    `  of the ${r.outsideRecovery.changes} changes committed outside every fault's recovery window (kill to backlog drained): within 100 ms ${n(r.outsideRecovery.within100ms)}, within 1 s ${n(r.outsideRecovery.within1s)}`,
+    `recovery, part answering -> first invalidation / -> backlog drained (ms, p50/max over the faults that recovered alone): ${r.recoveryByTarget.map((b) => `${b.target} ${b.alone} of ${b.faults}: ${ms(b.firstMs.p50)}/${ms(b.firstMs.max)}, ${ms(b.drainedMs.p50)}/${ms(b.drainedMs.max)}`).join('; ') || 'no faults'}`,
+    `per fault (s after start, kill-answer: first/drained ms after answering, backlog, * = another part down meanwhile): ${r.recoveries.map((f) => `${f.target} ${round(f.fromS)}-${round(f.toS)}: ${ms(f.firstMs)}/${ms(f.drainedMs)} (${f.backlog})${f.overlapped ? '*' : ''}`).join(', ')}`,
     `latency by commit time (10 s buckets, p50/max s): ${r.timeline.map((b) => `${b.fromS}s ${b.p50Ms === null ? '-' : round(b.p50Ms / 1000)}/${b.maxMs === null ? '-' : round(b.maxMs / 1000)}`).join(', ')}`,
     `evictd counters (s: published/invalidated since each process start): ${r.progress.map((p) => `${p.tS} ${p.published ?? '-'}/${p.invalidated ?? '-'}`).join(', ')}`,
     `down (s after start): ${r.downtimes.map((d) => `${d.target} ${d.fromS}-${d.toS}`).join(', ')}`,
     r.latency ? `commit -> marker latency: p50 ${round(r.latency.p50)} ms, p99 ${round(r.latency.p99)} ms, max ${round(r.latency.max)} ms` : 'no landing observed',
     r.l1 ? `L1 (readers' in-process tier): ${r.l1.stale.length} stale of ${r.l1.entries} entries at the end; ${r.l1.hits} L1 hits, ${r.l1.drops} drops, ${r.l1.flushes} flushes` : 'L1: off',
     `readers: ${r.reads} reads (of them served by the database while Redis was unusable: ${JSON.stringify(r.degraded)}), ${r.readErrors} errors, ${r.fills} fills, fills rejected by the fence: ${JSON.stringify(r.fillsRejected)}; quiescence took ${round(r.quiescenceS)} s; observer reconnects ${r.observerReconnects}`,
-    `table-wide (s after start: flush seen after ms): ${r.tableWide.map((w) => `${w.kind} ${w.atS}s (${w.changes} ${w.kind === 'truncate' ? 'rows re-inserted' : 'changes without a slot'}): ${w.flushAfterMs ?? 'not seen'}`).join(', ') || 'none'}; writes/loads that found no row: ${r.missedWrites}/${r.missedLoads}`,
+    `table-wide (s after start: flush seen after ms): ${r.tableWide.map((w) => `${w.kind} ${w.atS}s (${w.changes} ${w.kind === 'truncate' ? 'rows re-inserted' : 'changes without a slot'}): ${w.flushAfterMs ?? 'not seen'}`).join(', ') || 'none'}; writes/loads that found no row: ${r.missedWrites}/${r.missedLoads}; writes refused while Postgres was down: ${r.failedWrites}`,
   ].join('\n');
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { countByTarget, FAULT_RESOURCE, faultSchedule, seededRandom, type Fault } from './schedule.js';
+import { ALL_FAULT_TARGETS, countByTarget, FAULT_RESOURCE, FAULT_TARGETS, faultSchedule, seededRandom, type Fault } from './schedule.js';
 
 test('seededRandom is reproducible and spread over [0, 1)', () => {
   const a = seededRandom(42);
@@ -43,9 +43,12 @@ test('faults stay inside the window, in order, and never hit a target that is st
   }
 });
 
-test('every target gets hit over a long enough run', () => {
+test('every default target gets hit over a long enough run, and postgres only when asked for', () => {
   const counts = countByTarget(faultSchedule({ ...options, durationMs: 600_000 }));
-  for (const [target, n] of Object.entries(counts)) assert.ok(n > 0, `${target} never hit`);
+  for (const target of FAULT_TARGETS) assert.ok(counts[target] > 0, `${target} never hit`);
+  assert.equal(counts.postgres, 0, 'a Postgres restart is opt-in: the default schedule (and so every seed) is unchanged');
+  const all = countByTarget(faultSchedule({ ...options, durationMs: 600_000, targets: ALL_FAULT_TARGETS }));
+  for (const target of ALL_FAULT_TARGETS) assert.ok(all[target] > 0, `${target} never hit with every kind asked for`);
 });
 
 test('targets can be restricted, and bad ranges are refused', () => {
