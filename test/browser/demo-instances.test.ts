@@ -74,12 +74,29 @@ test('one change: both instances drop the key from their own L1, with times on t
   console.log(`product:6: Redis deletion ${invalidated}, L1 drop in A +${msA} ms, in B +${msB} ms after the commit`);
   // The page reads again through both instances: A misses (Redis was emptied), and the new price shows.
   await row.locator('.badge.miss').waitFor({ timeout: 20_000 });
+  // No Varnish in front here: the page shows neither its timeline step nor its badges.
+  assert.equal(await entry.locator('.step[data-step="varnish"]').count(), 0);
+  assert.equal(await page.locator('.vbadge').count(), 0);
+  assert.equal(await page.locator('#legend-varnish').isHidden(), true);
   assert.notEqual(await text('#instance-rows tr[data-instance="A"] td:nth-child(3)'), '');
   assert.match(await text('#instance-rows tr[data-instance="B"] td:nth-child(3)'), /^\d+ %$/);
   assert.deepEqual(pageErrors, []);
 });
 
 test('the Redis-down button: the API keeps answering from Postgres (DEGRADED), then recovers', async () => {
+  // The button's answer reaches the page only after the outage's first steps came over the event
+  // stream, as on a busy machine: the page must not lose those steps.
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (globalThis as unknown as { outageSteps: string[] }).outageSteps = seen;
+    new EventSource('/events').addEventListener('redis-outage', (e) => seen.push((JSON.parse((e as unknown as { data: string }).data) as { state: string }).state));
+  });
+  await page.route('**/demo/redis-outage*', async (route) => {
+    const response = await route.fetch();
+    await page.waitForFunction(() => (globalThis as unknown as { outageSteps: string[] }).outageSteps.includes('stopped'), undefined, { timeout: 20_000 });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the page's own stream has it too
+    await route.fulfill({ response });
+  });
   await page.getByRole('button', { name: 'Stop Redis for 5 s' }).click();
   await page.locator('#outage-status[data-state="degraded"]').waitFor({ timeout: 20_000 });
   await page.locator('#outage-log li[data-outcome="DEGRADED"][data-status="200"]').first().waitFor({ timeout: 20_000 });
@@ -87,7 +104,7 @@ test('the Redis-down button: the API keeps answering from Postgres (DEGRADED), t
   await page.locator('#outage-status[data-state="recovered"]').waitFor({ timeout: 60_000 }).catch(async (err: unknown) => {
     // What the page showed instead: its status line, the instances and the latest reads.
     const shown = await Promise.all(['#outage-status', '#instance-rows', '#outage-log'].map((s) => page.locator(s).innerText()));
-    throw new Error(`${(err as Error).message}\npage showed:\n${shown.map((t) => t.split('\n').slice(0, 12).join(' | ')).join('\n')}`);
+    throw new Error(`${(err as Error).message}\npage showed:\n${shown.map((t) => t.split('\n').slice(0, 12).join(' | ')).join('\n')}\npage errors: ${JSON.stringify([...new Set(pageErrors)])}`);
   });
   await page.locator('#instance-rows tr[data-instance="A"][data-breaker="closed"]').waitFor({ timeout: 10_000 });
   const status = await text('#outage-status');

@@ -1,26 +1,57 @@
 // The demo page in a real browser (Debian's chromium, headless, driven by playwright-core; nothing
-// is downloaded) on the full pipeline: click "another app", see evictd's invalidation in the
-// timeline, then the MISS and the fresh price in the table. Leaves a screenshot in test-results/.
+// is downloaded) on the full pipeline with the Varnish tier of `npm run demo` in front of the API:
+// click "another app", see evictd's invalidation in the timeline, then the MISS and the fresh price
+// in the table, and the product's page purged from Varnish. Leaves a screenshot in test-results/.
+// (The page without a Varnish: demo-instances.test.ts.)
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startDemoUnderTest, type DemoUnderTest } from '../integration/demo-helpers.js';
+import { demoEnvironment } from '../integration/demo-helpers.js';
 import { chromiumPath } from '@evictd/infra';
+import { startDemo, type RunningDemo } from '../../services/demo-api/src/index.js';
+import { startVarnishTier, type VarnishTier } from '../../services/demo-api/src/varnish-tier.js';
+import { PROBE_HEADER, VARNISH_CACHE_HEADER } from '../../services/demo-api/src/timeline/varnish-probe.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CHROMIUM = chromiumPath();
 const SCREENSHOT = join(ROOT, 'test-results', 'demo-page.png');
 
-let demo: DemoUnderTest;
+let demo: { url: string; varnish: VarnishTier; cleanup(): Promise<void> };
 let browser: Browser;
 const pageErrors: string[] = [];
 
+/** The demo as `npm run demo` runs it with varnishd installed: evictd purges a Varnish of its own in front of the API. */
+async function startDemoWithVarnish(): Promise<typeof demo> {
+  const isolated = await demoEnvironment('demo_page', 12);
+  const dir = await mkdtemp(join(tmpdir(), 'evictd-demo-page-'));
+  let varnish: VarnishTier | null = null;
+  let running: RunningDemo | undefined;
+  const cleanup = async () => {
+    await running?.stop();
+    await varnish?.stop();
+    await rm(dir, { recursive: true, force: true });
+    await isolated.cleanup();
+  };
+  try {
+    varnish = await startVarnishTier(dir);
+    if (!varnish) throw new Error('varnishd is not installed: apt-get install -y varnish varnish-modules (the setup of npm test installs them)');
+    running = await startDemo({ env: { ...process.env, ...isolated.env }, varnish });
+    if (!running.timelineReady) throw new Error('the demo API did not start reading change events (see its log above)');
+  } catch (err) {
+    await cleanup().catch(() => undefined);
+    throw err;
+  }
+  return { url: running.api.url, varnish, cleanup };
+}
+
 before(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`);
-  demo = await startDemoUnderTest('demo_page', 12);
+  demo = await startDemoWithVarnish();
   // playwright gives the browser a fresh temporary profile of its own.
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -120,6 +151,38 @@ test('the Redis panel shows evictd\'s Redis INFO figures: memory used and the ke
   assert.match(await page.locator('#redis-hit-ratio').innerText(), /^\d+ %$/);
   assert.match(await page.locator('#redis-memory').innerText(), /^\d+(\.\d)? (B|KiB|MiB|GiB) \/ /);
   console.log(`Redis panel: ${shown.split('\n').join(' | ')}; ${await page.locator('#redis-hit-ratio').getAttribute('title')}`);
+  assert.deepEqual(pageErrors, []);
+  await page.close();
+});
+
+test('with a Varnish in front: its cached page of the product is purged after a price change, and read through it again', async () => {
+  const page = await openPage();
+  const row = page.locator('tr[data-product-id="7"]');
+  // The first load read every product through Varnish (a MISS each); read again: now Varnish HITs.
+  await row.locator('.vbadge').waitFor({ timeout: 15_000 });
+  await page.getByRole('button', { name: 'Read all again' }).click();
+  await row.locator('.vbadge.hit').waitFor({ timeout: 15_000 });
+  const lookup = async (path: string) => (await fetch(`${demo.varnish.url}${path}`, { headers: { [PROBE_HEADER]: 'lookup' } })).headers.get(VARNISH_CACHE_HEADER);
+  assert.equal(await lookup('/products/7'), 'HIT', 'Varnish holds the page before the change');
+
+  await row.click();
+  await page.getByRole('button', { name: 'Change price as another app (direct SQL)' }).click();
+  const newPrice = /now says € (\d+\.\d\d)/.exec((await page.locator('#another-app-sql', { hasText: 'now says' }).textContent()) ?? '')?.[1];
+  assert.ok(newPrice);
+
+  const entry = page.locator('.entry[data-key="product:7"]').first();
+  const step = entry.locator('.step[data-step="varnish"]');
+  // The probe watches for up to 30 s: a busy machine's edge group may lag.
+  await entry.locator('.step[data-step="varnish"].done').waitFor({ timeout: 40_000 });
+  // Purged while the probe watched it, or before its first lookup (evictd's edge group can be faster than the page's consumer).
+  assert.match((await step.textContent()) ?? '', /Page purged.*Varnish.*\+\d+ ms.*(purged \/products\/7 \(|\/products\/7 not in Varnish at the first lookup)/);
+  // Then the page reads it through Varnish again: fetched afresh, with the new price.
+  await row.locator(`.vbadge.miss[data-price="${newPrice}"]`).waitFor({ timeout: 20_000 });
+  assert.equal(await lookup('/products/7'), 'HIT', 'the fresh page is cached again');
+  // Only what the change touched was purged: another category's product page stays cached.
+  assert.equal(await lookup('/products/1'), 'HIT');
+  assert.match((await page.locator('#headline').textContent()) ?? '', /product:7 invalidated \d+ ms after the commit, its page purged from Varnish after \d+ ms/);
+  console.log(`Varnish step: ${(await step.textContent()) ?? ''}`);
   assert.deepEqual(pageErrors, []);
   await page.close();
 });

@@ -3,6 +3,8 @@
 const STEPS = [
   { name: 'seen', label: 'Change event seen', where: 'Kafka' },
   { name: 'invalidated', label: 'Key invalidated', where: 'Redis' },
+  // Only with a Varnish in front of the API (GET /demo says varnish: true).
+  { name: 'varnish', label: 'Page purged', where: 'Varnish', tier: 'varnish' },
   { name: 'miss', label: 'Next read', where: 'API', badge: 'MISS' },
   { name: 'refilled', label: 'Refilled with the fresh value', where: 'Redis' },
 ];
@@ -18,8 +20,14 @@ const state = {
   entries: new Map(),
   /** entries whose invalidation already triggered a re-read */
   reread: new Set(),
-  /** GET /demo: { instance, l1, peer, redisOutage, redisFigures } */
-  demo: { instance: 'A', peer: false, redisOutage: false },
+  /** entry id -> the timer that re-reads it anyway when this instance's L1 drop does not come */
+  rereadTimers: new Map(),
+  /** GET /demo: { instance, l1, peer, redisOutage, redisFigures, varnish } */
+  demo: { instance: 'A', peer: false, redisOutage: false, varnish: false },
+  /** product id -> { outcome (x-varnish-cache), price } of the last read through the Varnish in front */
+  varnishOutcomes: new Map(),
+  /** entries whose Varnish purge already triggered a read through Varnish */
+  varnishReread: new Set(),
   /** instance name -> its latest report (cache counters, breaker, L1) */
   instances: new Map(),
   /** product id -> X-Cache of the last read through instance B */
@@ -48,11 +56,16 @@ function el(tag, attrs = {}, ...children) {
 async function api(path, options = {}) {
   const res = await fetch(path, { ...options, headers: { accept: 'application/json', ...(options.headers ?? {}) } });
   const body = await res.json().catch(() => null);
-  return { status: res.status, outcome: res.headers.get('x-cache'), tier: res.headers.get('x-cache-tier'), body };
+  // varnish: the X-Varnish-Cache of a read through the Varnish in front (/varnish/...).
+  return { status: res.status, outcome: res.headers.get('x-cache'), tier: res.headers.get('x-cache-tier'), varnish: res.headers.get('x-varnish-cache'), body };
 }
 
 const badge = (outcome, tier) =>
   outcome ? el('span', { class: `badge ${outcome.toLowerCase()}`, title: tier ? `from ${tier === 'l1' ? "this instance's L1" : 'Redis'}` : null }, tier === 'l1' ? 'HIT L1' : outcome) : el('span', { class: 'badge none' }, '—');
+const varnishBadge = (read) =>
+  read ? el('span', { class: `pbadge vbadge ${read.outcome.toLowerCase()}`, 'data-price': read.price, title: `the same read through the Varnish in front of the API (x-varnish-cache): ${price(read.price)}` }, `Varnish ${read.outcome}`) : null;
+/** The timeline's steps this page shows: the Varnish one only with a Varnish in front. */
+const shownSteps = () => STEPS.filter((s) => !s.tier || state.demo[s.tier]);
 const peerBadge = (read) => (read ? el('span', { class: `pbadge ${read.outcome.toLowerCase()}`, title: 'the same read through instance B' }, `B ${read.tier === 'l1' ? 'HIT L1' : read.outcome}`) : null);
 const clock = (at) => {
   const d = new Date(at);
@@ -90,6 +103,7 @@ async function loadAll() {
   const ids = lists.flat().map((p) => p.id);
   await Promise.all(ids.map(readProduct));
   await readThroughPeer(ids, categories.map((c) => c.id));
+  await readThroughVarnish(ids);
   if (state.selectedId === null && ids.length > 0) select(ids[0]);
   renderProducts();
   renderCategoryOptions();
@@ -105,6 +119,18 @@ async function readThroughPeer(productIds, categoryIds) {
     }),
     ...categoryIds.map((id) => api(`/peer/categories/${id}/products`)),
   ]);
+  renderProducts();
+}
+
+/** The same reads through the Varnish in front of the API (relayed by it: same origin). */
+async function readThroughVarnish(productIds) {
+  if (!state.demo.varnish) return;
+  await Promise.all(
+    productIds.map(async (id) => {
+      const { status, varnish, body } = await api(`/varnish/products/${id}`);
+      if (status === 200 && varnish && body) state.varnishOutcomes.set(id, { outcome: varnish, price: body.price });
+    }),
+  );
   renderProducts();
 }
 
@@ -137,7 +163,7 @@ function renderProducts() {
           el('td', { class: 'muted' }, String(product.id)),
           el('td', {}, el('div', { class: 'name' }, product.name), el('div', { class: 'desc' }, product.description)),
           el('td', { class: 'num price' }, price(product.price)),
-          el('td', {}, badge(outcome, tier), peerBadge(state.peerOutcomes.get(product.id))),
+          el('td', {}, badge(outcome, tier), peerBadge(state.peerOutcomes.get(product.id)), varnishBadge(state.varnishOutcomes.get(product.id))),
         ),
       );
     }
@@ -196,10 +222,39 @@ async function saveEdit(event) {
 function upsertEntry(entry) {
   state.entries.set(entry.id, entry);
   renderTimeline();
-  if (entry.steps.invalidated && !state.reread.has(entry.id)) {
-    state.reread.add(entry.id);
-    void rereadAfterInvalidation(entry);
+  maybeReread(entry);
+  // Through Varnish only once Redis dropped the key too: a Varnish miss before that could fetch
+  // the old value from Redis and keep it.
+  const product = /^product:(\d+)$/.exec(entry.key ?? '');
+  if (product && entry.steps.varnish && entry.steps.invalidated && !state.varnishReread.has(entry.id)) {
+    state.varnishReread.add(entry.id);
+    void readThroughVarnish([Number(product[1])]);
   }
+}
+
+/**
+ * Once Redis invalidated an entry's key, read it again: once this instance's L1 dropped it too
+ * (its drop comes through Redis' tracking a few ms after the deletion, and a read before it is
+ * still an L1 hit of the old value), or a second after the deletion (an L1 that never held the key
+ * drops nothing). Called with every entry update and every L1 drop.
+ */
+function maybeReread(entry) {
+  if (!entry.steps.invalidated || state.reread.has(entry.id)) return;
+  const l1Dropped = !state.demo.l1 || l1DropsOf(entry).some((d) => d.instance === state.demo.instance);
+  if (!l1Dropped) {
+    if (!state.rereadTimers.has(entry.id)) state.rereadTimers.set(entry.id, setTimeout(() => rereadNow(entry.id), 1_000));
+    return;
+  }
+  rereadNow(entry.id);
+}
+
+function rereadNow(id) {
+  const entry = state.entries.get(id);
+  clearTimeout(state.rereadTimers.get(id));
+  state.rereadTimers.delete(id);
+  if (!entry || state.reread.has(id)) return;
+  state.reread.add(id);
+  void rereadAfterInvalidation(entry);
 }
 
 /** Reads what the change invalidated, so the viewer sees MISS and then the fresh value. */
@@ -236,18 +291,20 @@ function renderHeadline(entry) {
   const headline = $('headline');
   if (!entry) return;
   headline.hidden = false;
-  const { invalidated, miss } = entry.steps;
+  const { invalidated, miss, varnish } = entry.steps;
   headline.replaceChildren(
     el('code', {}, entry.key ?? entry.table),
     ' invalidated ',
     el('strong', {}, `${Math.max(0, invalidated.ms)} ms`),
     ' after the commit',
+    ...(varnish && state.demo.varnish ? [', its page purged from Varnish after ', el('strong', {}, `${Math.max(0, varnish.ms)} ms`)] : []),
     miss ? ', and the next read got the new value.' : '.',
   );
 }
 
 function renderEntry(entry) {
-  const stepsDone = STEPS.filter((s) => entry.steps[s.name]);
+  const steps = shownSteps();
+  const stepsDone = steps.filter((s) => entry.steps[s.name]);
   const maxMs = Math.max(1, ...stepsDone.map((s) => entry.steps[s.name].ms));
   const time = new Date(entry.committedAt).toLocaleTimeString([], { hour12: false });
   const row = (cls, label, where, ms, detail, stepName) =>
@@ -268,7 +325,7 @@ function renderEntry(entry) {
       'ol',
       { class: 'steps' },
       row('done committed', 'Committed', 'Postgres', 0, null, 'committed'),
-      ...STEPS.map((s) => {
+      ...steps.map((s) => {
         const step = entry.steps[s.name];
         const label = s.badge ? [s.label, ' ', badge(s.badge)] : s.label;
         return row(step ? 'done' : 'pending', label, s.where, step ? step.ms : null, step?.detail ?? null, s.name);
@@ -383,16 +440,20 @@ function renderRedis(report) {
 async function startOutage() {
   const button = $('redis-outage');
   button.disabled = true;
+  // The record exists before the request: the outage's first steps can come over the event stream
+  // before the button's answer does.
+  const outage = { clickedAt: Date.now(), steps: {}, reads: [], done: false };
+  state.outage = outage;
+  $('outage-log').replaceChildren();
   const { status, body } = await api('/demo/redis-outage?seconds=5', { method: 'POST' });
   if (status !== 202) {
+    state.outage = null;
     $('outage-status').textContent = `not started: ${body?.error ?? status}`;
     button.disabled = false;
     return;
   }
-  state.outage = { clickedAt: Date.now(), steps: {}, reads: [], done: false };
-  $('outage-log').replaceChildren();
   renderOutage();
-  void pollDuringOutage(state.outage);
+  void pollDuringOutage(outage);
 }
 
 /** Reads the selected product every 250 ms until Redis is back and the breaker closed. */
@@ -436,7 +497,8 @@ function renderOutage() {
   if (o.steps.failed) [state_, text] = ['failed', `failed: ${o.steps.failed.error}`];
   else if (o.done && o.steps.started) {
     state_ = 'recovered';
-    text = `Recovered: Redis back after ${((o.steps.started.at - (o.steps.stopped ?? o.steps.stopping).at) / 1000).toFixed(1)} s, breaker ${breaker}; ${degraded.length} reads answered from Postgres (DEGRADED) over ${windowMs} ms, ${errors} errors.`;
+    const { at, began, stoppedAt } = o.steps.started;
+    text = `Recovered: Redis back after ${((at - (stoppedAt ?? began)) / 1000).toFixed(1)} s, breaker ${breaker}; ${degraded.length} reads answered from Postgres (DEGRADED) over ${windowMs} ms, ${errors} errors.`;
   } else if (degraded.length > 0 || o.steps.stopped) {
     state_ = 'degraded';
     text = `${o.steps.started ? 'Redis is back, waiting for the breaker to close' : 'Redis is down'}: the API still answers, ${degraded.length} reads from Postgres (DEGRADED), ${errors} errors; breaker ${breaker}.`;
@@ -460,6 +522,7 @@ function connectEvents() {
     for (const entry of JSON.parse(e.data)) {
       // Past changes: shown, not re-read.
       state.reread.add(entry.id);
+      state.varnishReread.add(entry.id);
       state.entries.set(entry.id, entry);
     }
     renderTimeline();
@@ -478,6 +541,7 @@ function connectEvents() {
     if (state.l1Drops.length > 500) state.l1Drops.splice(0, 100);
     renderL1Log();
     renderTimeline();
+    for (const entry of state.entries.values()) maybeReread(entry);
   });
   source.addEventListener('redis-outage', onOutageEvent);
   source.addEventListener('redis', (e) => renderRedis(JSON.parse(e.data)));
@@ -489,6 +553,9 @@ async function loadDemoInfo() {
   $('outage').hidden = !state.demo.redisOutage;
   $('outage-unavailable').hidden = state.demo.redisOutage;
   if (!state.demo.redisFigures) renderRedis(null);
+  $('legend-varnish').hidden = !state.demo.varnish;
+  // Entries may have arrived before this answer: show or hide their Varnish step.
+  renderTimeline();
 }
 
 $('another-app').addEventListener('click', () => void anotherApp());

@@ -34,12 +34,33 @@ export interface DemoControls {
   initialEvents(): Array<{ event: string; data: unknown }>;
   /** The other instance, whose reads /peer/... forwards. */
   peerUrl?: string;
+  /** The Varnish in front of this API, whose answers /varnish/... forwards. */
+  varnishUrl?: string;
   /** Present only in `npm run demo`: stops Redis for that many seconds; false while one runs. */
   beginOutage?(seconds: number): boolean;
 }
 
 const OUTAGE_SECONDS = { default: 5, max: 30 };
-const PEER_TIMEOUT_MS = 5000;
+const RELAY_TIMEOUT_MS = 5000;
+/** What a relayed read keeps of the upstream's answer, besides its body. */
+const RELAYED_HEADERS = ['content-type', 'x-cache', 'x-cache-key', 'x-cache-tier', 'x-varnish-cache'];
+
+/** GET `path` from another server for the page (instance B, or the Varnish in front), its status, body and cache headers as they are. */
+async function relayRead(res: ServerResponse, base: string | undefined, path: string, absent: string, what: string): Promise<void> {
+  if (!base) throw new HttpError(404, absent);
+  let upstream: Response;
+  try {
+    upstream = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(RELAY_TIMEOUT_MS) });
+  } catch (err) {
+    throw new HttpError(502, `${what} does not answer: ${(err as Error).message}`);
+  }
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+  for (const h of RELAYED_HEADERS) {
+    const v = upstream.headers.get(h);
+    if (v !== null) headers[h] = v;
+  }
+  res.writeHead(upstream.status, headers).end(Buffer.from(await upstream.arrayBuffer()));
+}
 
 /** The page: static files next to src/ and dist/ alike, read once. */
 const PAGE_FILES: Record<string, { file: string; type: string }> = {
@@ -61,7 +82,8 @@ function id(raw: string | undefined, what: string): number {
 }
 
 function sendCached(res: ServerResponse, read: CachedRead<unknown>, what: string): void {
-  const headers = { 'x-cache': read.outcome, 'x-cache-key': read.key, ...(read.tier ? { 'x-cache-tier': read.tier } : {}) };
+  // xkey: the surrogate keys a Varnish in front (npm run demo starts one when varnishd is installed) is purged by.
+  const headers = { 'x-cache': read.outcome, 'x-cache-key': read.key, xkey: [read.key, ...read.tags].join(' '), ...(read.tier ? { 'x-cache-tier': read.tier } : {}) };
   if (read.value === null) sendJson(res, 404, { error: `${what} not found` }, headers);
   else sendJson(res, 200, read.value, headers);
 }
@@ -155,22 +177,14 @@ export function createRequestHandler(deps: AppDeps): (req: IncomingMessage, res:
       name: '/peer/*',
       // The page reads through instance B via A: same origin, and B's port need not be reachable.
       pattern: /^\/peer(\/(?:products|categories)\/\d+(?:\/products)?)$/,
-      async handle({ res, params }) {
-        const peer = deps.demo?.peerUrl;
-        if (!peer) throw new HttpError(404, 'this instance has no peer (DEMO_PEER_URL)');
-        let upstream: Response;
-        try {
-          upstream = await fetch(`${peer}${params[0]}`, { signal: AbortSignal.timeout(PEER_TIMEOUT_MS) });
-        } catch (err) {
-          throw new HttpError(502, `the peer instance does not answer: ${(err as Error).message}`);
-        }
-        const headers: Record<string, string> = { 'content-type': upstream.headers.get('content-type') ?? 'application/json' };
-        for (const h of ['x-cache', 'x-cache-key', 'x-cache-tier']) {
-          const v = upstream.headers.get(h);
-          if (v !== null) headers[h] = v;
-        }
-        res.writeHead(upstream.status, headers).end(Buffer.from(await upstream.arrayBuffer()));
-      },
+      handle: ({ res, params }) => relayRead(res, deps.demo?.peerUrl, params[0] ?? '', 'this instance has no peer (DEMO_PEER_URL)', 'the peer instance'),
+    },
+    {
+      method: 'GET',
+      name: '/varnish/*',
+      // The page's reads through the Varnish in front of this API: same origin, whatever Varnish's address.
+      pattern: /^\/varnish(\/(?:products|categories)\/\d+(?:\/products)?)$/,
+      handle: ({ res, params }) => relayRead(res, deps.demo?.varnishUrl, params[0] ?? '', 'no Varnish in front of this API (DEMO_VARNISH_URL)', 'Varnish'),
     },
     {
       method: 'POST',

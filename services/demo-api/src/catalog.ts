@@ -24,6 +24,8 @@ export interface CachedRead<T> {
   outcome: CacheOutcome;
   tier: CacheTier;
   key: string;
+  /** The read's tags: with its key, the surrogate keys an HTTP cache in front is purged by. */
+  tags: readonly string[];
 }
 
 /** What the cache reported during one read: its events run in the caller's async context. */
@@ -65,11 +67,11 @@ export function createCatalog(cache: Cache, shop: Shop, ttlMs: number, onRead: (
         { ttlMs, tags, codec: codecs.json<T>() },
       ));
       if (scope.degraded) outcome = 'DEGRADED';
-      result = { value, outcome, tier: tier(), key };
+      result = { value, outcome, tier: tier(), key, tags };
     } catch (err) {
       if (!(err instanceof NotFound)) throw err;
       if (scope.degraded) outcome = 'DEGRADED';
-      result = { value: null, outcome, tier: tier(), key };
+      result = { value: null, outcome, tier: tier(), key, tags };
     }
     onRead(result);
     return result;

@@ -57,3 +57,12 @@ test('the two-instance settings: name, L1 on by default, the peer URL without it
     (err: unknown) => err instanceof DemoConfigError && err.problems.length === 3 && /DEMO_L1 must be on or off/.test(err.message),
   );
 });
+
+test('the Varnish in front (DEMO_VARNISH_URL): off by default, a base URL without its trailing slash, anything else refused', () => {
+  assert.equal(parseDemoConfig(base).varnishUrl, null);
+  assert.equal(parseDemoConfig({ ...base, DEMO_VARNISH_URL: 'http://varnish:80/' }).varnishUrl, 'http://varnish:80');
+  assert.throws(
+    () => parseDemoConfig({ ...base, DEMO_VARNISH_URL: 'varnish:80/products' }),
+    (err: unknown) => err instanceof DemoConfigError && err.problems.length === 1 && /DEMO_VARNISH_URL must be the Varnish's http\(s\) base URL/.test(err.message),
+  );
+});

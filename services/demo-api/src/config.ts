@@ -31,6 +31,11 @@ export interface DemoConfig {
   peerUrl: string | null;
   /** evictd's HTTP base URL (EVICTD_METRICS_URL): its /metrics' evictd_redis_* figures feed the page's Redis panel. */
   evictdMetricsUrl: string | null;
+  /**
+   * A Varnish in front of this API (DEMO_VARNISH_URL), purged by evictd's HTTP target: the page
+   * then shows when each change's page was purged there and reads through it too.
+   */
+  varnishUrl: string | null;
 }
 
 /** The demo's rules, next to src/ and dist/ alike. */
@@ -71,6 +76,13 @@ export function parseDemoConfig(env: Env): DemoConfig {
     }
     return raw;
   };
+  /** An optional server's base URL (scheme, host, port), without its trailing slash; null when unset. */
+  const baseUrl = (name: string, what: string, example: string) => {
+    const raw = value(name);
+    if (raw === undefined) return null;
+    if (!/^https?:\/\/[^\s/]+\/?$/.test(raw)) problems.push(`${name} must be ${what}, e.g. ${example}, got ${JSON.stringify(raw)}`);
+    return raw.replace(/\/$/, '');
+  };
   const integer = (name: string, fallback: number, min: number, max: number) => {
     const raw = value(name);
     if (raw === undefined) return fallback;
@@ -109,17 +121,14 @@ export function parseDemoConfig(env: Env): DemoConfig {
   if (!/^[A-Za-z0-9_-]{1,16}$/.test(instance)) problems.push(`DEMO_INSTANCE must be 1-16 letters, digits, "_" or "-", got ${JSON.stringify(instance)}`);
   const l1Raw = value('DEMO_L1') ?? 'on';
   if (!['on', 'off'].includes(l1Raw)) problems.push(`DEMO_L1 must be on or off, got ${JSON.stringify(l1Raw)}`);
-  const peerUrl = value('DEMO_PEER_URL') ?? null;
-  if (peerUrl !== null && !/^https?:\/\/[^\s/]+\/?$/.test(peerUrl)) problems.push(`DEMO_PEER_URL must be an http(s) base URL, e.g. http://127.0.0.1:8081, got ${JSON.stringify(peerUrl)}`);
-
-  const evictdMetricsUrl = value('EVICTD_METRICS_URL') ?? null;
-  if (evictdMetricsUrl !== null && !/^https?:\/\/[^\s/]+\/?$/.test(evictdMetricsUrl)) problems.push(`EVICTD_METRICS_URL must be evictd's http(s) base URL, e.g. http://127.0.0.1:9464, got ${JSON.stringify(evictdMetricsUrl)}`);
+  const peerUrl = baseUrl('DEMO_PEER_URL', 'an http(s) base URL', 'http://127.0.0.1:8081');
+  const evictdMetricsUrl = baseUrl('EVICTD_METRICS_URL', "evictd's http(s) base URL", 'http://127.0.0.1:9464');
+  const varnishUrl = baseUrl('DEMO_VARNISH_URL', "the Varnish's http(s) base URL", 'http://127.0.0.1:6081');
 
   if (problems.length > 0) throw new DemoConfigError(problems);
   return Object.freeze({
     databaseUrl, redisUrl, kafkaBrokers: Object.freeze(kafkaBrokers), topicPrefix, keyPrefix, host, port, cacheTtlMs, rulesFile, logLevel,
-    instance, l1: l1Raw === 'on', peerUrl: peerUrl?.replace(/\/$/, '') ?? null,
-    evictdMetricsUrl: evictdMetricsUrl?.replace(/\/$/, '') ?? null,
+    instance, l1: l1Raw === 'on', peerUrl, evictdMetricsUrl, varnishUrl,
   });
 }
 

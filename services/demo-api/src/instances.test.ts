@@ -12,16 +12,26 @@ test('L1 drops and non-empty flushes are reported with the instance and time; th
 
 test('one outage at a time: stop, wait, start, each step reported; a second request while it runs is refused', async () => {
   const calls: string[] = [];
-  const states: OutageState['state'][] = [];
+  const steps: OutageState[] = [];
   const outage = createOutage(
     { stop: async () => void calls.push('stop'), start: async () => void calls.push('start') },
-    (s) => states.push(s.state),
+    (s) => steps.push(s),
     pino({ level: 'silent' }),
   );
   assert.equal(outage.begin(1), true);
   assert.equal(outage.begin(1), false);
   await outage.settle();
   assert.deepEqual(calls, ['stop', 'start']);
-  assert.deepEqual(states, ['stopping', 'stopped', 'starting', 'started']);
+  assert.deepEqual(
+    steps.map((s) => s.state),
+    ['stopping', 'stopped', 'starting', 'started'],
+  );
+  // Every step carries when the outage began, and those after the stop when Redis went down, so
+  // a page that saw only the last step still tells how long Redis was down.
+  const [stopping, stopped, , started] = steps as [OutageState, OutageState, OutageState, OutageState];
+  assert.ok(steps.every((s) => s.began === stopping.at));
+  assert.equal(stopping.stoppedAt, undefined);
+  assert.equal(started.stoppedAt, stopped.at);
+  assert.ok(started.at - (started.stoppedAt ?? 0) >= 1000);
   assert.equal(outage.running, false);
 });

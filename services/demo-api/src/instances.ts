@@ -89,7 +89,12 @@ export interface RedisControl {
   start(): Promise<void>;
 }
 
-export type OutageState = { state: 'stopping' | 'stopped' | 'starting' | 'started' | 'failed'; at: number; seconds: number; error?: string };
+/**
+ * One step of an outage. Each step carries the outage's times so far (began: when it began
+ * stopping; stoppedAt: when Redis was down), so a page that missed earlier steps (its event stream
+ * reconnected, or the steps came before the button's answer) still tells the whole outage.
+ */
+export type OutageState = { state: 'stopping' | 'stopped' | 'starting' | 'started' | 'failed'; at: number; began: number; stoppedAt?: number; seconds: number; error?: string };
 
 /** One outage at a time: stop Redis, wait, start it again, reporting each step. */
 export function createOutage(control: RedisControl, report: (state: OutageState) => void, logger: Logger) {
@@ -100,11 +105,14 @@ export function createOutage(control: RedisControl, report: (state: OutageState)
     },
     begin(seconds: number): boolean {
       if (running) return false;
-      const step = (state: OutageState['state'], error?: string) => report({ state, at: Date.now(), seconds, ...(error ? { error } : {}) });
+      const began = Date.now();
+      let stoppedAt: number | undefined;
+      const step = (state: OutageState['state'], error?: string) => report({ state, at: Date.now(), began, ...(stoppedAt ? { stoppedAt } : {}), seconds, ...(error ? { error } : {}) });
       running = (async () => {
         try {
           step('stopping');
           await control.stop();
+          stoppedAt = Date.now();
           step('stopped');
           await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
           step('starting');

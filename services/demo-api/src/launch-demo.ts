@@ -11,6 +11,7 @@ import { ensureSetup, externalStackEnv, PURPOSES, startStack } from '@evictd/inf
 import { DemoConfigError } from './config.js';
 import type { RedisControl } from './instances.js';
 import { startDemo } from './pipeline.js';
+import { startVarnishTier } from './varnish-tier.js';
 
 const say = (text: string) => process.stdout.write(`demo: ${text}\n`);
 const stoppers: Array<() => Promise<unknown>> = [];
@@ -51,7 +52,12 @@ async function main(): Promise<void> {
     say(`servers ready after ${elapsed()}`);
   }
 
-  const evictdLog = join(await mkdtemp(join(tmpdir(), 'evictd-demo-')), 'evictd.log');
+  const demoDir = await mkdtemp(join(tmpdir(), 'evictd-demo-'));
+  const evictdLog = join(demoDir, 'evictd.log');
+  // Optional HTTP tier: Varnish in front of the API, purged by evictd next to Redis.
+  const varnish = await startVarnishTier(demoDir);
+  if (varnish) stoppers.push(() => varnish.stop());
+  else say('varnishd is not installed: no Varnish tier (apt-get install varnish varnish-modules adds it)');
   const logStream = createWriteStream(evictdLog);
   stoppers.push(() => new Promise((resolve) => logStream.end(resolve)));
   say('applying infra/sql/demo-*.sql (the demo shop), then `evictd run` with services/demo-api/demo/evictd.yaml, then the demo API...');
@@ -61,11 +67,13 @@ async function main(): Promise<void> {
     onEvictdOutput: (line) => logStream.write(`${line}\n`),
     onProgress: say,
     secondInstance: true,
+    ...(varnish ? { varnish } : {}),
     ...(redisControl ? { redisControl } : {}),
   });
   stoppers.push(() => demo.stop());
   say(`evictd run is healthy: pid ${demo.evictd.pid}, ${demo.evictd.url}/metrics, log ${evictdLog}`);
   if (demo.peer) say(`demo API instance B: pid ${demo.peer.pid}, ${demo.peer.url} (instance A below relays its L1 events to the page)`);
+  if (varnish) say(`Varnish in front of the API: ${varnish.url}/products/1 (x-varnish-cache HIT/MISS; evictd purges it by xkey next to Redis; the page shows when)`);
   if (!demo.timelineReady) say('the live timeline is not reading change events: the API works, the page shows no timeline');
   process.stdout.write(`\nOpen ${demo.api.url}/   (ready after ${elapsed()})\n\n(Ctrl-C stops the demo and everything it started)\n`);
 }

@@ -11,6 +11,7 @@ import { freePort } from '@evictd/infra';
 import { DEMO_RULES_FILE, parseDemoConfig } from './config.js';
 import type { RedisControl } from './instances.js';
 import { createDemoLogger, startDemoApi, type DemoApi } from './server.js';
+import type { VarnishTier } from './varnish-tier.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SQL_FILES = ['demo-schema.sql', 'demo-seed.sql'].map((f) => fileURLToPath(new URL(`../../../infra/sql/${f}`, import.meta.url)));
@@ -137,6 +138,8 @@ export interface StartDemoOptions {
    * EVICTD_GROUP_ID). A busy PORT falls back to a free one.
    */
   env: Readonly<Record<string, string | undefined>>;
+  /** The config of `evictd run`; default the demo rules (services/demo-api/demo/evictd.yaml). */
+  evictdConfigFile?: string;
   onEvictdOutput?: (line: string) => void;
   /** What it is doing while it waits (for a terminal). */
   onProgress?: (message: string) => void;
@@ -147,6 +150,12 @@ export interface StartDemoOptions {
   secondInstance?: boolean;
   /** The local stack's Redis: the page offers a button that stops it for a few seconds. */
   redisControl?: RedisControl;
+  /**
+   * A Varnish in front of instance A (startVarnishTier): evictd runs with its config (Redis and the
+   * edge target; unless evictdConfigFile is given), A's page shows the Varnish step and reads
+   * through it, and Varnish is pointed at A once A listens.
+   */
+  varnish?: Pick<VarnishTier, 'url' | 'configFile' | 'useApi'>;
 }
 
 export interface ApiChild {
@@ -176,7 +185,8 @@ export async function startDemo(options: StartDemoOptions): Promise<RunningDemo>
   await applyDemoSchema(config.databaseUrl);
   const evictdEnv = Object.fromEntries(Object.entries(options.env).filter((e): e is [string, string] => e[1] !== undefined));
   options.onProgress?.('demo schema and seed applied; starting `evictd run` (it creates its slot, publication and topics, then joins its consumer group)...');
-  const evictd = await startEvictd({ env: evictdEnv, ...(options.onEvictdOutput ? { onOutput: options.onEvictdOutput } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+  const evictdConfigFile = options.evictdConfigFile ?? options.varnish?.configFile;
+  const evictd = await startEvictd({ env: evictdEnv, ...(evictdConfigFile ? { configFile: evictdConfigFile } : {}), ...(options.onEvictdOutput ? { onOutput: options.onEvictdOutput } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
   let peer: ApiChild | null = null;
   let api: DemoApi;
   try {
@@ -186,7 +196,7 @@ export async function startDemo(options: StartDemoOptions): Promise<RunningDemo>
     }
     options.onProgress?.(`starting the demo API${peer ? ' instance A' : ''} and its timeline consumer...`);
     // Instance A shows evictd's Redis INFO figures (from its /metrics) on the page.
-    const configA = { ...config, evictdMetricsUrl: evictd.url, ...(peer ? { instance: 'A', peerUrl: peer.url } : {}) };
+    const configA = { ...config, evictdMetricsUrl: evictd.url, ...(peer ? { instance: 'A', peerUrl: peer.url } : {}), ...(options.varnish ? { varnishUrl: options.varnish.url } : {}) };
     const extras = options.redisControl ? { redisControl: options.redisControl } : {};
     api = await startDemoApi(configA, logger, extras).catch((err: unknown) => {
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
@@ -198,6 +208,7 @@ export async function startDemo(options: StartDemoOptions): Promise<RunningDemo>
     await evictd.stop();
     throw err;
   }
+  options.varnish?.useApi(api.url);
   const timelineReady = await waitForTimeline(api);
   return {
     api,

@@ -16,6 +16,7 @@ import { createShop } from './shop.js';
 import { startChangeFeed } from './timeline/change-feed.js';
 import { watchKeyspace } from './timeline/keyspace.js';
 import { Timeline } from './timeline/timeline.js';
+import { createVarnishProbe } from './timeline/varnish-probe.js';
 
 export interface DemoApi {
   url: string;
@@ -55,7 +56,20 @@ export function createDemoLogger(config: Pick<DemoConfig, 'logLevel'>): Logger {
 export async function startDemoApi(config: DemoConfig, logger: Logger = createDemoLogger(config), extras: DemoApiExtras = {}): Promise<DemoApi> {
   const metrics = createDemoMetrics();
   const events = createEventStream();
-  const timeline = new Timeline({ onUpdate: (entry) => events.broadcast('entry', entry) });
+  // With a Varnish in front (DEMO_VARNISH_URL): each change's page is looked up there until it is purged.
+  const varnishProbe = config.varnishUrl
+    ? createVarnishProbe({
+        url: config.varnishUrl,
+        onPurged: (entryId, at, detail) => timeline.varnishObserved(entryId, at, detail),
+        onGaveUp: (entryId, reason) => logger.warn({ entryId }, `the timeline's Varnish step: ${reason}`),
+      })
+    : undefined;
+  const timeline = new Timeline({
+    onUpdate: (entry) => {
+      events.broadcast('entry', entry);
+      varnishProbe?.noteEntry(entry);
+    },
+  });
   const shop = createShop(config.databaseUrl);
   // Start-up fails on the first connection error (the ready/error race below).
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
@@ -65,7 +79,7 @@ export async function startDemoApi(config: DemoConfig, logger: Logger = createDe
   });
   warnOncePerOutage(redis, logger, 'Redis connection');
 
-  const closers: Array<() => Promise<unknown>> = [async () => events.close(), () => shop.close(), () => redis.quit().catch(() => redis.disconnect())];
+  const closers: Array<() => Promise<unknown>> = [async () => events.close(), async () => varnishProbe?.stop(), () => shop.close(), () => redis.quit().catch(() => redis.disconnect())];
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
@@ -151,7 +165,7 @@ export async function startDemoApi(config: DemoConfig, logger: Logger = createDe
     };
 
     const demo = {
-      info: () => ({ instance, l1: config.l1, peer: config.peerUrl !== null, redisOutage: outage !== undefined, redisFigures: redisFigures !== undefined }),
+      info: () => ({ instance, l1: config.l1, peer: config.peerUrl !== null, redisOutage: outage !== undefined, redisFigures: redisFigures !== undefined, varnish: config.varnishUrl !== null }),
       initialEvents: () => {
         const latest = redisFigures?.latest();
         return [
@@ -160,6 +174,7 @@ export async function startDemoApi(config: DemoConfig, logger: Logger = createDe
         ];
       },
       ...(config.peerUrl ? { peerUrl: config.peerUrl } : {}),
+      ...(config.varnishUrl ? { varnishUrl: config.varnishUrl } : {}),
       ...(outage ? { beginOutage: (seconds: number) => outage.begin(seconds) } : {}),
     };
     const server = createServer(createRequestHandler({ shop, catalog, timeline, events, metrics, health, logger, demo }));

@@ -91,3 +91,15 @@ test('keysOf: a product moved between categories watches both category lists', (
   assert.deepEqual(keysOf('products', null, null, null), { key: null, related: [] });
   assert.equal(summarize('products', event), 'products #5: category id 1 → 2');
 });
+
+test('the Varnish step: timed from the commit, once per entry, unknown entries ignored', () => {
+  const { timeline, updates } = recorder();
+  timeline.changeSeen(priceChange(), COMMIT + 2);
+  const [entry] = timeline.snapshot();
+  timeline.varnishObserved(entry!.id, COMMIT + 25, 'purged /products/3 (MISS after 2 stale HITs)');
+  timeline.varnishObserved(entry!.id, COMMIT + 90, 'a later report');
+  timeline.varnishObserved(entry!.id + 1, COMMIT + 30, 'no such entry');
+  assert.deepEqual(timeline.snapshot()[0]?.steps.varnish, { ms: 25, detail: 'purged /products/3 (MISS after 2 stale HITs)' });
+  // seen, then the one Varnish step.
+  assert.equal(updates.length, 2);
+});

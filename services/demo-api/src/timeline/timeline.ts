@@ -5,13 +5,15 @@
  *   invalidated  Redis reported the key deleted, or its invalidation marker written (key was not cached)
  *   miss         the API's next read of the key was a MISS
  *   refilled     Redis reported the key written again (the fenced fill of that read)
+ *   varnish      with a Varnish in front: the key's page cached there before the change is gone
+ *                (purged by evictd's edge target; lookups only, see varnish-probe.ts)
  * Observations may arrive in any order (evictd can delete before this consumer sees the event), so
  * recent Redis observations are kept and matched when the event arrives. Pure: times are passed in.
  */
 import type { ChangeEvent, RowImage } from '@evictd/schemas';
 import { cacheKeys } from '../catalog.js';
 
-export const STEPS = ['seen', 'invalidated', 'miss', 'refilled'] as const;
+export const STEPS = ['seen', 'invalidated', 'varnish', 'miss', 'refilled'] as const;
 export type StepName = (typeof STEPS)[number];
 
 export interface Step {
@@ -109,6 +111,14 @@ export class Timeline {
         this.emit(entry);
       }
     }
+  }
+
+  /** The HTTP tier: the entry's page was purged from Varnish (once per entry; the first report counts). */
+  varnishObserved(entryId: number, at: number, detail: string): void {
+    const entry = this.entries.find((e) => e.id === entryId);
+    if (!entry || entry.steps.varnish) return;
+    entry.steps.varnish = { ms: at - entry.committedAt, detail };
+    this.emit(entry);
   }
 
   private apply(entry: TimelineEntry, obs: RedisObservation): boolean {
