@@ -107,13 +107,13 @@ export function createOutage(control: RedisControl, report: (state: OutageState)
       if (running) return false;
       const began = Date.now();
       let stoppedAt: number | undefined;
-      const step = (state: OutageState['state'], error?: string) => report({ state, at: Date.now(), began, ...(stoppedAt ? { stoppedAt } : {}), seconds, ...(error ? { error } : {}) });
+      const step = (state: OutageState['state'], error?: string, at = Date.now()) => report({ state, at, began, ...(stoppedAt ? { stoppedAt } : {}), seconds, ...(error ? { error } : {}) });
       running = (async () => {
         try {
-          step('stopping');
+          step('stopping', undefined, began); // the same instant, not a second clock read a millisecond later
           await control.stop();
           stoppedAt = Date.now();
-          step('stopped');
+          step('stopped', undefined, stoppedAt);
           await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
           step('starting');
           await control.start();
