@@ -93,6 +93,8 @@ export interface BenchResults {
     publishSettings?: Record<string, number>;
     /** NODE_OPTIONS of the publisher only (BENCH_PUBLISH_NODE_OPTIONS). */
     publishNodeOptions?: string;
+    /** NODE_OPTIONS of the invalidator only (BENCH_INVALIDATE_NODE_OPTIONS). */
+    invalidateNodeOptions?: string;
     quick: boolean;
   };
   latency: LatencyStep[];

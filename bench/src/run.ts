@@ -9,7 +9,8 @@
  * evictd processes only, e.g. --max-old-space-size=128),
  * BENCH_MAX_IN_FLIGHT_BYTES (the publisher's publish.maxInFlightBytes; default: evictd's),
  * BENCH_PUBLISH (other publish settings as JSON, e.g. '{"lingerMs":0}'; the report names them),
- * BENCH_PUBLISH_NODE_OPTIONS (NODE_OPTIONS of the publisher only, after BENCH_EVICTD_NODE_OPTIONS),
+ * BENCH_PUBLISH_NODE_OPTIONS / BENCH_INVALIDATE_NODE_OPTIONS (NODE_OPTIONS of that role only, after
+ * BENCH_EVICTD_NODE_OPTIONS),
  * BENCH_RESULTS_DIR (where the outputs go; default bench/results, which also updates the README),
  * BENCH_SCENARIOS=pipeline,truncate-1m,l1 (which to run; default all: `pipeline` is latency,
  * throughput, backlog and raw limits; `truncate-1m` is the TRUNCATE with 1M unrelated keys; `l1` the
@@ -59,6 +60,7 @@ const settings = {
   evictdNode: env.BENCH_NODE ? resolve(env.BENCH_NODE) : process.execPath,
   maxInFlightBytes: env.BENCH_MAX_IN_FLIGHT_BYTES === undefined ? undefined : Number(env.BENCH_MAX_IN_FLIGHT_BYTES),
   publishNodeOptions: env.BENCH_PUBLISH_NODE_OPTIONS ?? '',
+  invalidateNodeOptions: env.BENCH_INVALIDATE_NODE_OPTIONS ?? '',
   scenarios: (env.BENCH_SCENARIOS ?? SCENARIOS.join(',')).split(',').map((s) => s.trim()),
   truncateRepeats: Number(env.BENCH_TRUNCATE_REPEATS ?? (quick ? 3 : 5)),
   l1HitCalls: Number(env.BENCH_L1_HIT_CALLS ?? (quick ? 5_000 : 20_000)),
@@ -221,10 +223,12 @@ async function main(): Promise<void> {
           httpPort: await freePort(),
           ...(Object.keys(publishSettings).length > 0 ? { publish: publishSettings } : {}),
         });
-      const childEnv = settings.evictdNodeOptions ? { NODE_OPTIONS: settings.evictdNodeOptions } : {};
-      const publishNodeOptions = [settings.evictdNodeOptions, settings.publishNodeOptions].filter(Boolean).join(' ');
-      const publisher = evictdProcess({ command: 'publish', config: await config(), dir: work, runtime, cpuProfile: settings.profile, env: publishNodeOptions ? { NODE_OPTIONS: publishNodeOptions } : {}, node: settings.evictdNode });
-      const invalidator = evictdProcess({ command: 'invalidate', config: await config(), dir: work, runtime, cpuProfile: settings.profile, env: childEnv, node: settings.evictdNode });
+      const roleEnv = (roleNodeOptions: string) => {
+        const nodeOptions = [settings.evictdNodeOptions, roleNodeOptions].filter(Boolean).join(' ');
+        return nodeOptions ? { NODE_OPTIONS: nodeOptions } : {};
+      };
+      const publisher = evictdProcess({ command: 'publish', config: await config(), dir: work, runtime, cpuProfile: settings.profile, env: roleEnv(settings.publishNodeOptions), node: settings.evictdNode });
+      const invalidator = evictdProcess({ command: 'invalidate', config: await config(), dir: work, runtime, cpuProfile: settings.profile, env: roleEnv(settings.invalidateNodeOptions), node: settings.evictdNode });
       processes.push(publisher, invalidator);
       log(`starting evictd publish and invalidate (${runtime}, Node ${evictdNodeVersion} at ${settings.evictdNode})`);
       await publisher.start();
@@ -358,6 +362,7 @@ async function main(): Promise<void> {
           ...(settings.maxInFlightBytes ? { maxInFlightBytes: settings.maxInFlightBytes } : {}),
           ...(Object.keys(publishOverrides).length > 0 ? { publishSettings: publishOverrides } : {}),
           ...(settings.publishNodeOptions ? { publishNodeOptions: settings.publishNodeOptions } : {}),
+          ...(settings.invalidateNodeOptions ? { invalidateNodeOptions: settings.invalidateNodeOptions } : {}),
           quick,
         },
         latency,
