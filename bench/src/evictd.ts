@@ -3,7 +3,7 @@
  * fault test can kill -9 them. Compiled dist/ is preferred (no tsx in the measured process).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -48,6 +48,11 @@ export interface EvictdProcess {
   readonly profileDir: string;
   readonly metricsUrl: string;
   readonly healthUrl: string;
+  /**
+   * Set when the process exited without being asked to (no stop() or kill()): how it ended and the
+   * last lines of its log (an out-of-memory abort says so there). Cleared by the next spawn.
+   */
+  readonly death: string | undefined;
   /** Spawns and resolves once /healthz answers 200 (deadline: timeoutMs; on failure the process is killed). */
   start(timeoutMs?: number): Promise<void>;
   /** Spawns without waiting (a restart under faults: the process retries its connections itself). */
@@ -72,6 +77,8 @@ export function evictdProcess(options: EvictdProcessOptions): EvictdProcess {
   const healthUrl = `http://127.0.0.1:${options.config.http.port}/healthz`;
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
+  let asked = false; // stop() or kill() was called for the running child
+  let death: string | undefined;
 
   const env = { ...process.env };
   for (const name of CONNECTION_ENV) delete env[name]; // the config file says where to connect
@@ -92,7 +99,14 @@ export function evictdProcess(options: EvictdProcessOptions): EvictdProcess {
     closeSync(fd);
     guardChild(proc); // no evictd child outlives the bench or the fault test, however they end
     child = proc;
-    exited = new Promise((done) => proc.once('exit', () => done()));
+    asked = false;
+    death = undefined;
+    exited = new Promise((done) =>
+      proc.once('exit', (code, sig) => {
+        if (!asked) death = `evictd ${command} (pid ${proc.pid}) exited by itself with ${sig ? `signal ${sig}` : `code ${code}`}; the end of ${logFile}:\n${logTail(logFile)}`;
+        done();
+      }),
+    );
     void exited.then(() => {
       if (child === proc) child = undefined;
     });
@@ -123,6 +137,7 @@ export function evictdProcess(options: EvictdProcessOptions): EvictdProcess {
   async function signal(sig: NodeJS.Signals, timeoutMs: number): Promise<void> {
     const proc = child;
     if (!proc) return;
+    asked = true;
     proc.kill(sig);
     const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
     await exited;
@@ -138,12 +153,38 @@ export function evictdProcess(options: EvictdProcessOptions): EvictdProcess {
     profileDir,
     metricsUrl: `http://127.0.0.1:${options.config.http.port}/metrics`,
     healthUrl,
+    get death() {
+      return death;
+    },
     start,
     spawn: spawnChild,
     waitHealthy,
     kill: () => signal('SIGKILL', 0),
     stop: (timeoutMs = 30_000) => signal('SIGTERM', timeoutMs),
   };
+}
+
+function logTail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch (err) {
+    return `(could not read it: ${(err as Error).message})`;
+  }
+}
+
+/**
+ * Waits until check() holds, polling every 20 ms; rejects at the deadline, and at once when one
+ * of the evictd processes died meanwhile (its log's end in the message), rather than waiting out
+ * a deadline for work a dead process will never do.
+ */
+export async function waitWhileAlive(what: string, check: () => boolean, timeoutMs: number, processes: readonly Pick<EvictdProcess, 'death'>[]): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    const dead = processes.find((p) => p.death !== undefined);
+    if (dead) throw new Error(`while waiting for ${what}: ${dead.death}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 export interface PipelineConfigOptions {

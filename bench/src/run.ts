@@ -27,7 +27,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { freePort, startStack } from '@evictd/infra';
 import { latencyChart } from './chart.js';
-import { evictdProcess, nodeVersion, pipelineConfig, REPO_ROOT, type EvictdProcess, type EvictdRuntime } from './evictd.js';
+import { evictdProcess, nodeVersion, pipelineConfig, REPO_ROOT, waitWhileAlive, type EvictdProcess, type EvictdRuntime } from './evictd.js';
 import { LandingLog, matchLandings } from './landing.js';
 import { observeKeyspace } from './observer.js';
 import { watchProcess, watchProcessTree } from './proc.js';
@@ -89,13 +89,6 @@ const table = benchTable('public.bench_items', KEY_PREFIX);
 
 const log = (msg: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
-async function waitUntil(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function range(from: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => from + i);
@@ -206,6 +199,7 @@ async function main(): Promise<void> {
     { name: 'redis', pid: stack.redis.pid },
   ];
   const processes: EvictdProcess[] = [];
+  const waitUntil = (what: string, check: () => boolean, timeoutMs: number) => waitWhileAlive(what, check, timeoutMs, processes);
   const stopAll = () => Promise.all(processes.map((p) => p.stop()));
   try {
     let results: BenchResults | undefined;
@@ -260,7 +254,11 @@ async function main(): Promise<void> {
         const done = watchPhase(`latency ${rate}/s`, processes, ids.length);
         const stages = await stagesSince(publisher, invalidator);
         const run = await pacedUpdates(pool, table, ids, rate, Math.min(16, Math.max(2, Math.ceil(rate / 500))));
-        await waitUntil(`deletions at ${rate}/s`, () => landings.count >= ids.length, 15_000).catch((err: Error) => log(err.message));
+        // A step that falls behind is reported with its unobserved count; a dead evictd ends the run.
+        await waitUntil(`deletions at ${rate}/s`, () => landings.count >= ids.length, 15_000).catch((err: Error) => {
+          if (processes.some((p) => p.death)) throw err;
+          log(err.message);
+        });
         processUsage.push(...done());
         const stageTimes = await stages();
         const match = matchLandings(run.commits, landings.map);

@@ -17,7 +17,7 @@ import { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { createCache, createKeyRegistry } from '@evictd/cache';
 import { freePort } from '@evictd/infra';
-import { evictdProcess, pipelineConfig, type EvictdRuntime } from './evictd.js';
+import { evictdProcess, pipelineConfig, waitWhileAlive, type EvictdRuntime } from './evictd.js';
 import { observeKeyspace } from './observer.js';
 import { round, summarize } from './stats.js';
 
@@ -70,17 +70,6 @@ const B_KEY = 'tw:b:';
 const ROWS = 1_000;
 const TABLES = { [A]: { keys: [`${A_KEY}{id}`] }, [B]: { keys: [`${B_KEY}{id}`] } };
 
-function waitUntil(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const poll = () => {
-      if (check()) return resolve();
-      if (Date.now() > deadline) return reject(new Error(`truncate-1m: timed out after ${timeoutMs} ms waiting for ${what}`));
-      setTimeout(poll, 5);
-    };
-    poll();
-  });
-}
 
 /** 1,000 keys per MSET, 10 MSETs per pipelined round trip. */
 async function msetKeys(redis: Redis, count: number, key: (i: number) => string): Promise<void> {
@@ -108,6 +97,8 @@ export async function runTruncate1m(o: Truncate1mOptions): Promise<Truncate1mRes
   const observer = observeKeyspace({ redisUrl: o.env.REDIS_URL, events: ['del'], onKey: (key, at) => key.startsWith('tw:') && deleted.set(key, at) });
   let invalidator: ReturnType<typeof evictdProcess> | undefined;
   let publisher: ReturnType<typeof evictdProcess> | undefined;
+  const waitUntil = (what: string, check: () => boolean, timeoutMs: number) =>
+    waitWhileAlive(`truncate-1m: ${what}`, check, timeoutMs, [publisher, invalidator].filter((p) => p !== undefined));
   try {
     await observer.ready;
     await o.pool.query(`DROP TABLE IF EXISTS ${A}, ${B}`);
