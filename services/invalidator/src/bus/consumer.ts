@@ -266,10 +266,17 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     // A later chunk's commit, queued behind this one, covers this offset too.
     const superseded = () => (wanted.get(key) ?? 0n) > BigInt(offset);
     let attempts = 0;
+    let skipped = false;
     try {
       await retry(
         async () => {
           if (!ours()) throw new PartitionReassigned();
+          // Skipped, not sent: commits of small chunks can come faster than commit round trips,
+          // and each one queued holds its batch (and the fetch buffers under it) until it runs.
+          if (superseded()) {
+            skipped = true;
+            return;
+          }
           attempts += 1;
           await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset }] }] });
         },
@@ -283,6 +290,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
           },
         },
       );
+      if (skipped) return;
       lastCommitAt = Date.now();
       onLag?.(topic, partition, lag);
       if (attempts > 1) logger.info({ topic, partition, offset, attempts }, 'offset commit went through');
