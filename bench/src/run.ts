@@ -10,7 +10,7 @@
  * BENCH_MAX_IN_FLIGHT_BYTES (the publisher's publish.maxInFlightBytes; default: evictd's),
  * BENCH_PUBLISH (other publish settings as JSON, e.g. '{"lingerMs":0}'; the report names them),
  * BENCH_PUBLISH_NODE_OPTIONS / BENCH_INVALIDATE_NODE_OPTIONS (NODE_OPTIONS of that role only, after
- * BENCH_EVICTD_NODE_OPTIONS),
+ * BENCH_EVICTD_NODE_OPTIONS; the invalidator's defaults to the heap it ships with, INVALIDATOR_NODE_OPTIONS),
  * BENCH_RESULTS_DIR (where the outputs go; default bench/results, which also updates the README),
  * BENCH_SCENARIOS=pipeline,truncate-1m,l1 (which to run; default all: `pipeline` is latency,
  * throughput, backlog and raw limits; `truncate-1m` is the TRUNCATE with 1M unrelated keys; `l1` the
@@ -26,6 +26,7 @@ import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { freePort, startStack } from '@evictd/infra';
+import { INVALIDATOR_NODE_OPTIONS } from '@evictd/invalidator';
 import { latencyChart } from './chart.js';
 import { evictdProcess, nodeVersion, pipelineConfig, REPO_ROOT, waitWhileAlive, type EvictdProcess, type EvictdRuntime } from './evictd.js';
 import { LandingLog, matchLandings } from './landing.js';
@@ -60,7 +61,8 @@ const settings = {
   evictdNode: env.BENCH_NODE ? resolve(env.BENCH_NODE) : process.execPath,
   maxInFlightBytes: env.BENCH_MAX_IN_FLIGHT_BYTES === undefined ? undefined : Number(env.BENCH_MAX_IN_FLIGHT_BYTES),
   publishNodeOptions: env.BENCH_PUBLISH_NODE_OPTIONS ?? '',
-  invalidateNodeOptions: env.BENCH_INVALIDATE_NODE_OPTIONS ?? '',
+  // The invalidator runs with the heap it is shipped with (compose); BENCH_INVALIDATE_NODE_OPTIONS= (empty) gives Node's defaults.
+  invalidateNodeOptions: env.BENCH_INVALIDATE_NODE_OPTIONS ?? INVALIDATOR_NODE_OPTIONS,
   scenarios: (env.BENCH_SCENARIOS ?? SCENARIOS.join(',')).split(',').map((s) => s.trim()),
   truncateRepeats: Number(env.BENCH_TRUNCATE_REPEATS ?? (quick ? 3 : 5)),
   l1HitCalls: Number(env.BENCH_L1_HIT_CALLS ?? (quick ? 5_000 : 20_000)),

@@ -1,1 +1,1 @@
-export {};
+export { INVALIDATOR_NODE_OPTIONS } from './roles/node-options.js';
