@@ -3,11 +3,11 @@
  * fault test can kill -9 them. Compiled dist/ is preferred (no tsx in the measured process).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { guardChild } from '@evictd/infra';
+import { guardChild, logTail } from '@evictd/infra';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const DIST_CLI = join(REPO_ROOT, 'services/invalidator/dist/cli.js');
@@ -103,7 +103,7 @@ export function evictdProcess(options: EvictdProcessOptions): EvictdProcess {
     death = undefined;
     exited = new Promise((done) =>
       proc.once('exit', (code, sig) => {
-        if (!asked) death = `evictd ${command} (pid ${proc.pid}) exited by itself with ${sig ? `signal ${sig}` : `code ${code}`}; the end of ${logFile}:\n${logTail(logFile)}`;
+        if (!asked) death = `evictd ${command} (pid ${proc.pid}) exited by itself with ${sig ? `signal ${sig}` : `code ${code}`}; the end of ${logFile}:\n${logTail(logFile, 15)}`;
         done();
       }),
     );
@@ -164,14 +164,6 @@ export function evictdProcess(options: EvictdProcessOptions): EvictdProcess {
   };
 }
 
-function logTail(file: string, lines = 15): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch (err) {
-    return `(could not read it: ${(err as Error).message})`;
-  }
-}
-
 /**
  * Waits until check() holds, polling every 20 ms; rejects at the deadline, and at once when one
  * of the evictd processes died meanwhile (its log's end in the message), rather than waiting out
@@ -196,6 +188,8 @@ export interface PipelineConfigOptions {
   markerTtlMs?: number;
   /** Overrides of the publish section (e.g. maxInFlightBytes); defaults otherwise. */
   publish?: Record<string, number>;
+  /** Overrides of the invalidate section (e.g. maxWaitTimeMs). */
+  invalidate?: Record<string, number>;
 }
 
 /** An evictd config for one role process of a benchmark or fault run. */
@@ -205,7 +199,7 @@ export function pipelineConfig(o: PipelineConfigOptions): EvictdProcessOptions['
     kafka: { brokers: o.env.KAFKA_BROKERS.split(','), clientId: o.name, topicPrefix: o.name, partitions: 6, replicationFactor: 1 },
     redis: { url: o.env.REDIS_URL, keyPrefix: '' },
     ...(o.publish ? { publish: o.publish } : {}),
-    invalidate: { groupId: `${o.name}-cache`, deadLetterTopic: `${o.name}.dlq`, ...(o.markerTtlMs ? { markerTtlMs: o.markerTtlMs } : {}) },
+    invalidate: { groupId: `${o.name}-cache`, deadLetterTopic: `${o.name}.dlq`, ...(o.markerTtlMs ? { markerTtlMs: o.markerTtlMs } : {}), ...o.invalidate },
     http: { host: '127.0.0.1', port: o.httpPort },
     log: { level: 'warn' },
     tables: o.tables,

@@ -4,7 +4,7 @@ export { evictdProcess, pipelineConfig, REPO_ROOT, type EvictdProcess, type Evic
 export { observeKeyspace, type Observer } from './observer.js';
 export { LandingLog, latencyTimeline, matchLandings, type Commit, type TimelineBucket } from './landing.js';
 export { nines, round, shareWithin, summarize, type LatencySummary } from './stats.js';
-export { parseGauge, scrape } from './metrics.js';
+export { HistogramAcrossRestarts, parseGauge, parseHistogram, scrape, shareAtMost } from './metrics.js';
 export { wallNow } from './workload.js';
 export { countByTarget, faultSchedule, seededRandom, ALL_FAULT_TARGETS, FAULT_RESOURCE, FAULT_TARGETS, type Fault, type FaultTarget } from './faults/schedule.js';
 export { findStale, type StaleEntry } from './faults/stale.js';

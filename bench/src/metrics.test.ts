@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bucketQuantile, histogramDelta, parseGauge, parseHistogram } from './metrics.js';
+import { bucketQuantile, histogramDelta, HistogramAcrossRestarts, parseGauge, parseHistogram, shareAtMost } from './metrics.js';
 
 const text = (n: number) => `# HELP lag_seconds x
 # TYPE lag_seconds histogram
@@ -44,4 +44,18 @@ test('a gauge is summed over its label sets, and a prefix of another name does n
   const t = 'heap_used_bytes{space="a"} 10\nheap_used_bytes{space="b"} 5\nheap_used_bytes_total 99\n# heap_used_bytes 7\n';
   assert.equal(parseGauge(t, 'heap_used_bytes'), 15);
   assert.equal(parseGauge(t, 'missing'), undefined);
+});
+
+test('a histogram gathered across restarts adds the deltas, and a scrape whose count went down whole', () => {
+  const life = new HistogramAcrossRestarts();
+  assert.equal(life.total, undefined);
+  life.add(parseHistogram(text(10), 'lag_seconds')!);
+  life.add(parseHistogram(text(30), 'lag_seconds')!); // +20 / +40 / +60
+  life.add(parseHistogram(text(2), 'lag_seconds')!); // restarted: 2 / 4 / 6 since
+  assert.deepEqual(life.total!.buckets.map((b) => b.count), [32, 64, 96]);
+  assert.equal(life.total!.count, 96);
+  assert.equal(shareAtMost(life.total!, 0.005), 1 / 3);
+  assert.equal(shareAtMost(life.total!, Infinity), 1);
+  assert.throws(() => shareAtMost(life.total!, 0.1), /no bucket with upper bound 0\.1/);
+  assert.ok(Number.isNaN(shareAtMost({ buckets: [{ le: 1, count: 0 }], sum: 0, count: 0 }, 1)));
 });

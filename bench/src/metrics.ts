@@ -57,6 +57,38 @@ export function histogramDelta(before: Histogram | undefined, after: Histogram):
   };
 }
 
+/**
+ * A process's histogram over its whole life from scrapes taken now and then, across restarts: a
+ * scrape whose count went down is a new process (its counts start from zero), so it is added
+ * whole. `total` is what was gathered so far (undefined before the first scrape).
+ */
+export class HistogramAcrossRestarts {
+  #last: Histogram | undefined;
+  #total: Histogram | undefined;
+
+  add(scraped: Histogram): void {
+    const delta = this.#last && scraped.count >= this.#last.count ? histogramDelta(this.#last, scraped) : scraped;
+    this.#last = scraped;
+    const earlier = new Map(this.#total?.buckets.map((b) => [b.le, b.count]));
+    this.#total = {
+      buckets: delta.buckets.map((b) => ({ le: b.le, count: b.count + (earlier.get(b.le) ?? 0) })),
+      sum: delta.sum + (this.#total?.sum ?? 0),
+      count: delta.count + (this.#total?.count ?? 0),
+    };
+  }
+
+  get total(): Histogram | undefined {
+    return this.#total;
+  }
+}
+
+/** Share of the observations at most `bound`, which must be one of the bucket bounds; NaN without observations. */
+export function shareAtMost(h: Histogram, bound: number): number {
+  const bucket = h.buckets.find((b) => b.le === bound);
+  if (!bucket) throw new RangeError(`no bucket with upper bound ${bound} (bounds: ${h.buckets.map((b) => b.le).join(', ')})`);
+  return h.count > 0 ? bucket.count / h.count : NaN;
+}
+
 /** Upper bound of the bucket holding quantile q: "at most this"; Infinity if beyond the last bound. */
 export function bucketQuantile(h: Histogram, q: number): number {
   if (h.count <= 0) return NaN;

@@ -25,6 +25,7 @@ export function markdownReport(r: BenchResults): string {
       `${env.evictdNodeOptions ? ` with NODE_OPTIONS=${env.evictdNodeOptions}` : ''}` +
       `${env.maxInFlightBytes ? `, publish.maxInFlightBytes ${env.maxInFlightBytes}` : ''}` +
       `${env.publishSettings ? `, publish settings ${JSON.stringify(env.publishSettings)}` : ''}` +
+      `${env.invalidateSettings ? `, invalidate settings ${JSON.stringify(env.invalidateSettings)}` : ''}` +
       `${env.publishNodeOptions ? `, publisher NODE_OPTIONS=${env.publishNodeOptions}` : ''}` +
       `${env.invalidateNodeOptions ? `, invalidator NODE_OPTIONS=${env.invalidateNodeOptions}` : ''}; ` +
       `1-min load average ${env.loadAverage.before} before, ${env.loadAverage.after} after.`,

@@ -91,6 +91,8 @@ export interface BenchResults {
     maxInFlightBytes?: number;
     /** Other publish settings the run set (BENCH_PUBLISH); absent: evictd's defaults. */
     publishSettings?: Record<string, number>;
+    /** Invalidate settings the run set (BENCH_INVALIDATE). */
+    invalidateSettings?: Record<string, number>;
     /** NODE_OPTIONS of the publisher only (BENCH_PUBLISH_NODE_OPTIONS). */
     publishNodeOptions?: string;
     /** NODE_OPTIONS of the invalidator only (BENCH_INVALIDATE_NODE_OPTIONS). */

@@ -9,6 +9,7 @@
  * evictd processes only, e.g. --max-old-space-size=128),
  * BENCH_MAX_IN_FLIGHT_BYTES (the publisher's publish.maxInFlightBytes; default: evictd's),
  * BENCH_PUBLISH (other publish settings as JSON, e.g. '{"lingerMs":0}'; the report names them),
+ * BENCH_INVALIDATE (invalidate settings as JSON, e.g. '{"maxWaitTimeMs":200}'; likewise),
  * BENCH_PUBLISH_NODE_OPTIONS / BENCH_INVALIDATE_NODE_OPTIONS (NODE_OPTIONS of that role only, after
  * BENCH_EVICTD_NODE_OPTIONS; the invalidator's defaults to the heap it ships with, INVALIDATOR_NODE_OPTIONS),
  * BENCH_RESULTS_DIR (where the outputs go; default bench/results, which also updates the README),
@@ -77,8 +78,13 @@ for (const [name, value] of Object.entries({ ...settings, scenarios: [] })) {
   if (bad) throw new RangeError(`bench setting ${name} must be positive, got ${String(value)} (check the BENCH_* variables)`);
 }
 const evictdNodeVersion = nodeVersion(settings.evictdNode);
-const publishOverrides = env.BENCH_PUBLISH ? (JSON.parse(env.BENCH_PUBLISH) as Record<string, number>) : {};
-if (typeof publishOverrides !== 'object' || Array.isArray(publishOverrides)) throw new RangeError(`BENCH_PUBLISH must be a JSON object of publish settings, got ${env.BENCH_PUBLISH}`);
+function settingsFrom(name: 'BENCH_PUBLISH' | 'BENCH_INVALIDATE'): Record<string, number> {
+  const parsed: unknown = env[name] ? JSON.parse(env[name]) : {};
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new RangeError(`${name} must be a JSON object of settings, got ${env[name]}`);
+  return parsed as Record<string, number>;
+}
+const publishOverrides = settingsFrom('BENCH_PUBLISH');
+const invalidateOverrides = settingsFrom('BENCH_INVALIDATE');
 const publishSettings = { ...publishOverrides, ...(settings.maxInFlightBytes ? { maxInFlightBytes: settings.maxInFlightBytes } : {}) };
 if (settings.runtime !== 'dist' && settings.runtime !== 'tsx') throw new RangeError(`BENCH_RUNTIME must be dist or tsx, got ${settings.runtime}`);
 
@@ -218,6 +224,7 @@ async function main(): Promise<void> {
           tables: { [table.name]: { keys: [`${KEY_PREFIX}{id}`] } },
           httpPort: await freePort(),
           ...(Object.keys(publishSettings).length > 0 ? { publish: publishSettings } : {}),
+          invalidate: invalidateOverrides,
         });
       const roleEnv = (roleNodeOptions: string) => {
         const nodeOptions = [settings.evictdNodeOptions, roleNodeOptions].filter(Boolean).join(' ');
@@ -361,6 +368,7 @@ async function main(): Promise<void> {
           evictdNodeOptions: settings.evictdNodeOptions,
           ...(settings.maxInFlightBytes ? { maxInFlightBytes: settings.maxInFlightBytes } : {}),
           ...(Object.keys(publishOverrides).length > 0 ? { publishSettings: publishOverrides } : {}),
+          ...(Object.keys(invalidateOverrides).length > 0 ? { invalidateSettings: invalidateOverrides } : {}),
           ...(settings.publishNodeOptions ? { publishNodeOptions: settings.publishNodeOptions } : {}),
           ...(settings.invalidateNodeOptions ? { invalidateNodeOptions: settings.invalidateNodeOptions } : {}),
           quick,

@@ -11,12 +11,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { createCache, createKeyRegistry, createRedisLayout } from '@evictd/cache';
 import { logTail, startStack } from '@evictd/infra';
+import { INVALIDATOR_NODE_OPTIONS } from '@evictd/invalidator';
 import {
   countByTarget,
   evictdProcess,
@@ -27,16 +29,19 @@ import {
   faultSchedule,
   findStale,
   freePort,
+  HistogramAcrossRestarts,
   LandingLog,
   latencyTimeline,
   matchLandings,
   nines,
   observeKeyspace,
   parseGauge,
+  parseHistogram,
   pipelineConfig,
   round,
   scrape,
   seededRandom,
+  shareAtMost,
   wallNow,
   shareWithin,
   summarize,
@@ -123,8 +128,18 @@ export interface FaultRunReport {
   downtimes: { target: FaultTarget; fromS: number; toS: number }[];
   /** Commit -> landing latency by commit time (10 s buckets): how backlogs built up and drained around the faults. */
   timeline: TimelineBucket[];
-  /** evictd's own counters every 5 s (null: the process was down or did not answer): which stage stalled. */
-  progress: { tS: number; published: number | null; invalidated: number | null }[];
+  /**
+   * evictd's own counters every 5 s (null: the process was down or did not answer): which stage
+   * stalled; and the harness's own event-loop delay over those 5 s (max, ms): a harness too busy to
+   * read its notifications in time makes landings look late that were not.
+   */
+  progress: { tS: number; published: number | null; invalidated: number | null; harnessDelayMaxMs: number }[];
+  /**
+   * The invalidator's own commit -> Redis confirmed histogram (from the event's commit time),
+   * summed over its processes' lives as sampled every 5 s: the same shares as seen by evictd,
+   * independent of the harness's observer. A process's last seconds before a kill are not in it.
+   */
+  evictdOwn: { observed: number; within100ms: number; within1s: number } | null;
   quiescenceS: number;
   reads: number;
   /** Reads answered by the database because Redis was down, too slow, or the breaker open (not errors: the breaker is on). */
@@ -229,6 +244,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
         command: 'invalidate',
         dir: work,
         runtime,
+        env: { NODE_OPTIONS: INVALIDATOR_NODE_OPTIONS }, // the heap it ships with
         config: withInvalidate(withLogLevel(pipelineConfig({ env: stack.env, name: NAME, tables, httpPort: await freePort() }), options.logLevel), {
           // The broker's floor (group.min.session.timeout.ms, 6 s by default): a killed
           // invalidator's partitions are free again 6 s after the kill instead of 10.
@@ -404,15 +420,25 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
 
     // Each stage's own counter every 5 s, to tell a stalled publisher from a stalled invalidator.
     const progress: FaultRunReport['progress'] = [];
-    const counter = (url: string, name: string) => scrape(url).then((text) => parseGauge(text, name) ?? 0, () => null);
+    const evictdOwn = new HistogramAcrossRestarts();
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
+    const counter = (text: string | null, name: string) => (text === null ? null : (parseGauge(text, name) ?? 0));
+    const scrapeOrNull = (url: string) => scrape(url).catch(() => null);
     const sampler = setInterval(() => {
       const tS = round((wallNow() - wall0) / 1000);
-      void Promise.all([
-        counter(roles.publisher.metricsUrl, 'evictd_publish_events_total'),
-        counter(roles.invalidator.metricsUrl, 'evictd_invalidate_events_total'),
-      ]).then(([published, invalidated]) => progress.push({ tS, published, invalidated }));
+      const harnessDelayMaxMs = round(loopDelay.max / 1e6);
+      loopDelay.reset();
+      void Promise.all([scrapeOrNull(roles.publisher.metricsUrl), scrapeOrNull(roles.invalidator.metricsUrl)]).then(([pub, inv]) => {
+        progress.push({ tS, published: counter(pub, 'evictd_publish_events_total'), invalidated: counter(inv, 'evictd_invalidate_events_total'), harnessDelayMaxMs });
+        const own = inv === null ? undefined : parseHistogram(inv, 'evictd_invalidate_commit_to_delete_seconds');
+        if (own) evictdOwn.add(own);
+      });
     }, 5000);
-    cleanups.push(async () => clearInterval(sampler));
+    cleanups.push(async () => {
+      clearInterval(sampler);
+      loopDelay.disable();
+    });
 
     // Writers: open loop at a fixed rate on random rows; each commit's time from the server clock.
     const commits: Commit[] = [];
@@ -598,6 +624,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
       downtimes: downs.map((d) => ({ target: d.target, fromS: round((d.from - wall0) / 1000), toS: round((d.to - wall0) / 1000) })),
       timeline: latencyTimeline(commits, landings.map, wall0, 10),
       progress,
+      evictdOwn: evictdOwn.total ? { observed: evictdOwn.total.count, within100ms: shareAtMost(evictdOwn.total, 0.1), within1s: shareAtMost(evictdOwn.total, 1) } : null,
       quiescenceS,
       reads,
       degraded,
@@ -637,7 +664,10 @@ export function describeReport(r: FaultRunReport): string {
     `recovery, part answering -> first invalidation / -> backlog drained (ms, p50/max over the faults that recovered alone): ${r.recoveryByTarget.map((b) => `${b.target} ${b.alone} of ${b.faults}: ${ms(b.firstMs.p50)}/${ms(b.firstMs.max)}, ${ms(b.drainedMs.p50)}/${ms(b.drainedMs.max)}`).join('; ') || 'no faults'}`,
     `per fault (s after start, kill-answer: first/drained ms after answering, backlog, * = another part down meanwhile): ${r.recoveries.map((f) => `${f.target} ${round(f.fromS)}-${round(f.toS)}: ${ms(f.firstMs)}/${ms(f.drainedMs)} (${f.backlog})${f.overlapped ? '*' : ''}`).join(', ')}`,
     `latency by commit time (10 s buckets, p50/max s): ${r.timeline.map((b) => `${b.fromS}s ${b.p50Ms === null ? '-' : round(b.p50Ms / 1000)}/${b.maxMs === null ? '-' : round(b.maxMs / 1000)}`).join(', ')}`,
-    `evictd counters (s: published/invalidated since each process start): ${r.progress.map((p) => `${p.tS} ${p.published ?? '-'}/${p.invalidated ?? '-'}`).join(', ')}`,
+    `evictd counters (s: published/invalidated since each process start, harness event-loop delay max ms): ${r.progress.map((p) => `${p.tS} ${p.published ?? '-'}/${p.invalidated ?? '-'} ${p.harnessDelayMaxMs}`).join(', ')}`,
+    r.evictdOwn
+      ? `evictd's own commit -> Redis confirmed histogram (${r.evictdOwn.observed} observed): within 100 ms ${round(r.evictdOwn.within100ms * 100)}%, within 1 s ${round(r.evictdOwn.within1s * 100)}%`
+      : "evictd's own commit -> Redis confirmed histogram: not scraped",
     `down (s after start): ${r.downtimes.map((d) => `${d.target} ${d.fromS}-${d.toS}`).join(', ')}`,
     r.latency ? `commit -> marker latency: p50 ${round(r.latency.p50)} ms, p99 ${round(r.latency.p99)} ms, max ${round(r.latency.max)} ms` : 'no landing observed',
     r.l1 ? `L1 (readers' in-process tier): ${r.l1.stale.length} stale of ${r.l1.entries} entries at the end; ${r.l1.hits} L1 hits, ${r.l1.drops} drops, ${r.l1.flushes} flushes` : 'L1: off',
