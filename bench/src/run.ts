@@ -3,7 +3,7 @@
  * bench/results/latest.json, latest.md and latency.svg (and the README's table, between its markers).
  *
  * Environment: BENCH_QUICK=1 (smaller, ~1 min), BENCH_LOADS=100,1000,5000,10000, BENCH_STEP_S=10,
- * BENCH_BACKLOG=1000000, BENCH_RUNTIME=dist|tsx (default dist, built first), BENCH_PROFILE=0 (no CPU profile),
+ * BENCH_BACKLOG=1000000, BENCH_RUNTIME=dist|tsx (default dist, built first), BENCH_PROFILE=1 (a CPU profile of both evictd processes; it slows them, so it is off by default),
  * BENCH_NODE (the Node binary of the evictd processes, e.g. .ci/node24/node_modules/.bin/node; default
  * the harness's own; results record its version), BENCH_EVICTD_NODE_OPTIONS (NODE_OPTIONS of the
  * evictd processes only, e.g. --max-old-space-size=128),
@@ -57,7 +57,7 @@ const settings = {
   rawKafkaMessages: quick ? 50_000 : 200_000,
   rawRedisKeys: quick ? 100_000 : 500_000,
   runtime: (env.BENCH_RUNTIME ?? 'dist') as EvictdRuntime,
-  profile: env.BENCH_PROFILE !== '0',
+  profile: env.BENCH_PROFILE === '1',
   evictdNodeOptions: env.BENCH_EVICTD_NODE_OPTIONS ?? '',
   evictdNode: env.BENCH_NODE ? resolve(env.BENCH_NODE) : process.execPath,
   maxInFlightBytes: env.BENCH_MAX_IN_FLIGHT_BYTES === undefined ? undefined : Number(env.BENCH_MAX_IN_FLIGHT_BYTES),
