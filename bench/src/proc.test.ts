@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { descendantPids, parseStatCpuTicks, parseStatusRssBytes, sampleProcess, watchProcessTree } from './proc.js';
+import { descendantPids } from '@evictd/infra';
+import { parseStatCpuTicks, parseStatusRssBytes, sampleProcess, watchProcessTree } from './proc.js';
 
 test('utime + stime are read after the command name, even one with spaces and parentheses', () => {
   const stat = '4242 (node (evictd) x) S 1 4242 4242 0 -1 4194304 100 0 0 0 250 75 0 0 20 0 11 0 1000 1 1 18446744073709551615';

@@ -1,5 +1,6 @@
 /** Resource use of a process from Linux /proc: peak RSS and CPU share over a phase. */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { descendantPids } from '@evictd/infra';
 
 export interface ProcSample {
   /** Resident set size, bytes. */
@@ -62,30 +63,6 @@ export function watchProcess(pid: number, intervalMs = 200): { stop(): { rssPeak
       return { rssPeakMiB: peak / 2 ** 20, cpuPercent: seconds > 0 ? (100 * ticks) / USER_HZ / seconds : 0, cpuSeconds: ticks / USER_HZ };
     },
   };
-}
-
-/** Live descendants of `pid` (children, their children...), from the ppid field of /proc/<pid>/stat. */
-export function descendantPids(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // exited meanwhile
-    }
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-  }
-  const found: number[] = [];
-  for (let queue = [pid]; queue.length > 0; ) {
-    for (const child of children.get(queue.shift()!) ?? []) {
-      found.push(child);
-      queue.push(child);
-    }
-  }
-  return found;
 }
 
 /**

@@ -1,5 +1,5 @@
 export { startStack, ALL_SERVICES, ENV_NAMES, type Stack, type StackEnv, type StackOptions, type EnvNames } from './stack.js';
-export { logTail, type ServerHandle, type ServiceName } from './server.js';
+export { descendantPids, logTail, type ServerHandle, type ServiceName } from './server.js';
 export { externalStackEnv } from './env.js';
 export { javaBinary, MissingPrerequisiteError } from './prerequisites.js';
 export { waitFor, type WaitOptions } from './wait.js';

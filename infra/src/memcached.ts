@@ -4,14 +4,13 @@
  * creates (or `nobody`), since memcached refuses root without `-u`. It is stopped by its pid, and
  * killed by the exit hook / watchdog like the stack's servers if its owner dies first.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { memcachedBinary } from './prerequisites.js';
-import { ManagedServer, type ServiceName } from './server.js';
-import { track, untrack, type Teardown } from './teardown.js';
+import { ManagedServer, startStandalone, type ServiceName } from './server.js';
 
 export interface MemcachedOptions {
   /** Default: a free port. */
@@ -66,20 +65,7 @@ export async function startMemcached(options: MemcachedOptions = {}): Promise<Lo
     readyTimeoutMs: options.readyTimeoutMs ?? 15_000,
     probe: () => memcachedAnswers(port),
   });
-  const teardown: Teardown = {
-    keep: false,
-    stop: () => server.stop(),
-    killSync: () => server.killSync(),
-    leftovers: () => ({ pids: server.pid === undefined ? [] : [server.pid], dirs: [dir] }),
-  };
-  track(teardown, false);
-  try {
-    await server.start();
-  } catch (err) {
-    untrack(teardown);
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
+  const release = await startStandalone(server, dir);
   const signal = (sig: NodeJS.Signals) => {
     if (server.pid !== undefined) process.kill(server.pid, sig);
   };
@@ -97,8 +83,7 @@ export async function startMemcached(options: MemcachedOptions = {}): Promise<Lo
     stop: async () => {
       signal('SIGCONT'); // a paused server cannot act on SIGTERM
       await server.stop();
-      untrack(teardown);
-      rmSync(dir, { recursive: true, force: true });
+      release();
     },
   };
 }

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readdirSync, readSync, fstatSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync, readSync, fstatSync, rmSync } from 'node:fs';
 import { portIsFree } from './ports.js';
-import { serversChanged } from './teardown.js';
+import { serversChanged, track, untrack, type Teardown } from './teardown.js';
 import { waitFor } from './wait.js';
 
 export type ServiceName = 'postgres' | 'redis' | 'kafka';
@@ -79,7 +79,7 @@ export function logTail(file: string, lines = 25, maxBytes = TAIL_BYTES): string
 }
 
 /** Process ids of every live descendant of `pid` (Linux /proc), so a crash can take a whole server down. */
-function descendants(pid: number): number[] {
+export function descendantPids(pid: number): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -125,7 +125,7 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 
 /** SIGKILLs `pid` and its descendants; returns the ids of the descendants (the caller may wait for them). */
 export function killTreeSync(pid: number): number[] {
-  const family = descendants(pid);
+  const family = descendantPids(pid);
   // The parent first: a PostgreSQL postmaster would otherwise restart the children it lost.
   signal(pid, 'SIGKILL');
   for (const child of family) signal(child, 'SIGKILL');
@@ -248,4 +248,31 @@ function keepAlive<T>(promise: Promise<T>): Promise<T> {
 function describeExit(e: Exit): string {
   if (e.error) return e.error.message;
   return e.signal ? `signal ${e.signal}` : `exit code ${e.code}`;
+}
+
+/**
+ * Starts a server that runs on its own, outside the stack (memcached, varnishd), tracked like the
+ * stack's servers: the exit hook and the watchdog kill it if its owner dies first. If it cannot
+ * start, its directory goes too. The returned release() is for after its graceful stop: it
+ * untracks it and removes its directory.
+ */
+export async function startStandalone(server: ManagedServer, dir: string): Promise<() => void> {
+  const teardown: Teardown = {
+    keep: false,
+    stop: () => server.stop(),
+    killSync: () => server.killSync(),
+    leftovers: () => ({ pids: server.pid === undefined ? [] : [server.pid], dirs: [dir] }),
+  };
+  track(teardown, false);
+  const release = () => {
+    untrack(teardown);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await server.start();
+  } catch (err) {
+    release();
+    throw err;
+  }
+  return release;
 }

@@ -7,13 +7,12 @@
  * if its owner dies first.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { findExecutable, MissingPrerequisiteError } from './prerequisites.js';
-import { ManagedServer, type ServiceName } from './server.js';
-import { track, untrack, type Teardown } from './teardown.js';
+import { ManagedServer, startStandalone, type ServiceName } from './server.js';
 
 export interface VarnishOptions {
   /** The VCL text (written to a file in varnishd's directory). */
@@ -92,20 +91,7 @@ export async function startVarnish(options: VarnishOptions): Promise<LocalVarnis
       }
     },
   });
-  const teardown: Teardown = {
-    keep: false,
-    stop: () => server.stop(),
-    killSync: () => server.killSync(),
-    leftovers: () => ({ pids: server.pid === undefined ? [] : [server.pid], dirs: [dir] }),
-  };
-  track(teardown, false);
-  try {
-    await server.start();
-  } catch (err) {
-    untrack(teardown);
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
+  const release = await startStandalone(server, dir);
   return {
     port,
     url: `http://127.0.0.1:${port}`,
@@ -126,8 +112,7 @@ export async function startVarnish(options: VarnishOptions): Promise<LocalVarnis
     kill: () => server.kill(),
     stop: async () => {
       await server.stop();
-      untrack(teardown);
-      rmSync(dir, { recursive: true, force: true });
+      release();
     },
   };
 }
