@@ -170,6 +170,14 @@ export async function spawnEvictdRun(env: StackEnv, yaml: string): Promise<Evict
   return { ...proc, http: proc.ready };
 }
 
+/** `evictd invalidate` with this config; resolves with its /metrics and /healthz base URL once it consumes. */
+export function spawnInvalidatorProcess(env: StackEnv, yaml: string) {
+  return spawnEvictd('invalidate', { ...env }, yaml, (output) => output.includes('"msg":"consuming"') && /"http":"([^"]+)"[^\n]*"msg":"evictd running"/.exec(output)?.[1], {
+    timeoutMs: 90_000,
+    what: 'evictd invalidate to consume',
+  });
+}
+
 /** A read whose load is held open until release(): it took its lease and read the row "before" the commit. */
 export function heldRead(cache: Cache, key: string, value: string, tags: string[] = []) {
   let release!: () => void;

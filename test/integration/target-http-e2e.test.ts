@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startVarnish, type LocalVarnish } from '@evictd/infra';
 import { dropPipeline, stackEnv, uniqueName, waitFor } from '../support/index.js';
-import { spawnEvictd, type CapturedProcess } from '../support/process.js';
-import { createProductsTable, productRules, productsTable, publishedCount, testKafka, waitApplied, waitCommittedToEnd } from './invalidate-helpers.js';
+import type { CapturedProcess } from '../support/process.js';
+import { createProductsTable, productRules, productsTable, publishedCount, spawnInvalidatorProcess, testKafka, waitApplied, waitCommittedToEnd } from './invalidate-helpers.js';
 import { spawnPublisher } from './publish-helpers.js';
 
 const PURGE_VCL = fileURLToPath(new URL('../../services/invalidator/src/targets/http/evictd-purge.vcl', import.meta.url));
@@ -67,12 +67,7 @@ log: { level: info }
 tables: ${JSON.stringify(productRules(ns, table))}
 `;
 
-function spawnInvalidator() {
-  return spawnEvictd('invalidate', { ...env }, yaml(), (output) => output.includes('"msg":"consuming"') && /"http":"([^"]+)"[^\n]*"msg":"evictd running"/.exec(output)?.[1], {
-    timeoutMs: 90_000,
-    what: 'evictd invalidate to consume',
-  });
-}
+const spawnInvalidator = () => spawnInvalidatorProcess(env, yaml());
 
 function get(path: string): Promise<'HIT' | 'MISS'> {
   return new Promise((resolve, reject) => {

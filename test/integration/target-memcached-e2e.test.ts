@@ -8,8 +8,8 @@ import pg from 'pg';
 import { startMemcached, type LocalMemcached } from '@evictd/infra';
 import { commands, MemcachedConnection } from '../../services/invalidator/src/targets/memcached/client.js';
 import { stackEnv, uniqueName, waitFor } from '../support/index.js';
-import { runCli, spawnEvictd, writeTempConfig, type CapturedProcess } from '../support/process.js';
-import { createProductsTable, productRules, productsTable, publishedCount, testKafka, waitApplied, waitCommittedToEnd } from './invalidate-helpers.js';
+import { runCli, writeTempConfig, type CapturedProcess } from '../support/process.js';
+import { createProductsTable, productRules, productsTable, publishedCount, spawnInvalidatorProcess, testKafka, waitApplied, waitCommittedToEnd } from './invalidate-helpers.js';
 import { dropSlot, spawnPublisher } from './publish-helpers.js';
 
 const env = stackEnv();
@@ -39,13 +39,7 @@ log: { level: info }
 tables: ${JSON.stringify(productRules(ns, table))}
 `;
 
-/** `evictd invalidate`; resolves with its /metrics and /healthz base URL once it consumes. */
-function spawnInvalidator() {
-  return spawnEvictd('invalidate', { ...env }, yaml(), (output) => output.includes('"msg":"consuming"') && /"http":"([^"]+)"[^\n]*"msg":"evictd running"/.exec(output)?.[1], {
-    timeoutMs: 90_000,
-    what: 'evictd invalidate to consume',
-  });
-}
+const spawnInvalidator = () => spawnInvalidatorProcess(env, yaml());
 
 before(async () => {
   await db.connect();
