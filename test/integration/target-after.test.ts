@@ -21,6 +21,7 @@ import { createLogger } from '../../services/invalidator/src/observability/log.j
 import type { Role } from '../../services/invalidator/src/roles/role.js';
 import { createUpstreamGate, kafkaCommittedOffsets } from '../../services/invalidator/src/targets/order/index.js';
 import { dropPipeline, stackEnv, uniqueName, waitFor } from '../support/index.js';
+import { stopGracefully } from '../support/process.js';
 import { createProductsTable, productRules, productsTable, publishedCount, startInvalidator, testKafka, waitCommittedToEnd } from './invalidate-helpers.js';
 import { spawnPublisher, type PublisherProcess } from './publish-helpers.js';
 
@@ -144,8 +145,7 @@ sub vcl_deliver { if (obj.hits > 0) { set resp.http.x-cache = "HIT"; } else { se
 after(async () => {
   await releaseRedis().catch(() => undefined);
   await invalidator?.role.stop();
-  if (publisher && !publisher.gone()) publisher.child.kill('SIGTERM');
-  await publisher?.exited;
+  await stopGracefully(publisher);
   await varnish?.stop();
   origin?.close();
   await dropPipeline(db, ns, table);

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startVarnish, type LocalVarnish } from '@evictd/infra';
 import { dropPipeline, stackEnv, uniqueName, waitFor } from '../support/index.js';
-import type { CapturedProcess } from '../support/process.js';
+import { stopGracefully, type CapturedProcess } from '../support/process.js';
 import { createProductsTable, productRules, productsTable, publishedCount, spawnInvalidatorProcess, testKafka, waitApplied, waitCommittedToEnd } from './invalidate-helpers.js';
 import { spawnPublisher } from './publish-helpers.js';
 
@@ -120,10 +120,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const proc of [invalidator, publisher]) {
-    if (proc && !proc.gone()) proc.child.kill('SIGTERM');
-    await proc?.exited;
-  }
+  await stopGracefully(invalidator, publisher);
   await varnish?.stop();
   origin?.close();
   await dropPipeline(db, ns, table);

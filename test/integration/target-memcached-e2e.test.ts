@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { startMemcached, type LocalMemcached } from '@evictd/infra';
 import { commands, MemcachedConnection } from '../../services/invalidator/src/targets/memcached/client.js';
-import { stackEnv, uniqueName, waitFor } from '../support/index.js';
-import { runCli, writeTempConfig, type CapturedProcess } from '../support/process.js';
+import { dropPipeline, stackEnv, uniqueName, waitFor } from '../support/index.js';
+import { runCli, stopGracefully, writeTempConfig, type CapturedProcess } from '../support/process.js';
 import { createProductsTable, productRules, productsTable, publishedCount, spawnInvalidatorProcess, testKafka, waitApplied, waitCommittedToEnd } from './invalidate-helpers.js';
-import { dropSlot, spawnPublisher } from './publish-helpers.js';
+import { spawnPublisher } from './publish-helpers.js';
 
 const env = stackEnv();
 const ns = uniqueName('mc_e2e');
@@ -54,16 +54,10 @@ before(async () => {
 });
 
 after(async () => {
-  for (const proc of [invalidator, publisher]) {
-    if (proc && !proc.gone()) proc.child.kill('SIGTERM');
-    await proc?.exited;
-  }
+  await stopGracefully(invalidator, publisher);
   mc?.close();
   await memcached?.stop();
-  await dropSlot(db, ns);
-  await db.query(`DROP PUBLICATION IF EXISTS ${ns}`);
-  await db.query(`DROP TABLE IF EXISTS ${table}`);
-  await db.end();
+  await dropPipeline(db, ns, table);
 });
 
 async function set(keys: readonly string[], value = 'cached'): Promise<void> {

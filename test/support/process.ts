@@ -17,6 +17,14 @@ export interface CapturedProcess {
   gone: () => boolean;
 }
 
+/** SIGTERM to each process still running (a clean stop: flush, commit), then waits for all of them to exit. */
+export async function stopGracefully(...procs: (CapturedProcess | undefined)[]): Promise<void> {
+  for (const proc of procs) {
+    if (proc && !proc.gone()) proc.child.kill('SIGTERM');
+    await proc?.exited;
+  }
+}
+
 /** Spawns `node args…` with stdout and stderr captured; it does not outlive the test process. */
 export function spawnNode(args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv }): CapturedProcess {
   const child = spawn(process.execPath, [...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
