@@ -98,6 +98,19 @@ const table = benchTable('public.bench_items', KEY_PREFIX);
 const log = (msg: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
 
+/** A scenario's own outputs: RESULTS/<name>.json and <name>.md. */
+function writeScenario(name: string, data: unknown, markdown: string): void {
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(join(RESULTS, `${name}.json`), `${JSON.stringify(data, null, 2)}\n`);
+  writeFileSync(join(RESULTS, `${name}.md`), markdown);
+}
+
+/** The last full run's results, which a scenario run alone joins (undefined: there is none). */
+function lastResults(): BenchResults | undefined {
+  const previous = join(RESULTS, 'latest.json');
+  return existsSync(previous) ? (JSON.parse(readFileSync(previous, 'utf8')) as BenchResults) : undefined;
+}
+
 function range(from: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => from + i);
 }
@@ -394,35 +407,25 @@ async function main(): Promise<void> {
         scanRepeats: truncateScanRepeats,
         log,
       });
-      mkdirSync(RESULTS, { recursive: true });
-      writeFileSync(join(RESULTS, 'truncate-1m.json'), `${JSON.stringify(truncate1m, null, 2)}\n`);
-      writeFileSync(join(RESULTS, 'truncate-1m.md'), truncateReport(truncate1m));
+      writeScenario('truncate-1m', truncate1m, truncateReport(truncate1m));
       // Run alone, it joins the last full run's results, so the README table keeps both.
-      const previous = join(RESULTS, 'latest.json');
-      results ??= existsSync(previous) ? (JSON.parse(readFileSync(previous, 'utf8')) as BenchResults) : undefined;
+      results ??= lastResults();
       if (results) results.truncate1m = truncate1m;
     }
     if (settings.scenarios.includes('l1')) {
       const l1 = await runL1Bench({ redisUrl: stack.env.REDIS_URL, repoRoot: REPO_ROOT, hitCalls: settings.l1HitCalls, dropRuns: settings.l1DropRuns, instanceCounts: [2, 8], log });
-      mkdirSync(RESULTS, { recursive: true });
-      writeFileSync(join(RESULTS, 'l1.json'), `${JSON.stringify(l1, null, 2)}\n`);
-      writeFileSync(join(RESULTS, 'l1.md'), l1Report(l1));
-      const previous = join(RESULTS, 'latest.json');
-      results ??= existsSync(previous) ? (JSON.parse(readFileSync(previous, 'utf8')) as BenchResults) : undefined;
+      writeScenario('l1', l1, l1Report(l1));
+      results ??= lastResults();
       if (results) results.l1 = l1;
     }
     if (settings.scenarios.includes('target-http')) {
       const http = await runHttpTargetBench({ env: stack.env, pool, dir: work, runtime, node: settings.evictdNode, ratePerSec: Number(env.BENCH_HTTP_RATE ?? 500), seconds: settings.stepSeconds, bulkRows: Number(env.BENCH_HTTP_ROWS ?? (quick ? 20_000 : 100_000)), log });
-      mkdirSync(RESULTS, { recursive: true });
-      writeFileSync(join(RESULTS, 'target-http.json'), `${JSON.stringify(http, null, 2)}\n`);
-      writeFileSync(join(RESULTS, 'target-http.md'), httpTargetReport(http));
+      writeScenario('target-http', http, httpTargetReport(http));
       log(`wrote ${RESULTS}/target-http.json, target-http.md\n\n${httpTargetReport(http)}`);
     }
     if (settings.scenarios.includes('target-memcached')) {
       const mc = await runMemcachedTargetBench({ env: stack.env, pool, dir: work, runtime, node: settings.evictdNode, ratePerSec: Number(env.BENCH_MEMCACHED_RATE ?? 1000), seconds: settings.stepSeconds, bulkRows: Number(env.BENCH_MEMCACHED_ROWS ?? (quick ? 20_000 : 100_000)), log });
-      mkdirSync(RESULTS, { recursive: true });
-      writeFileSync(join(RESULTS, 'target-memcached.json'), `${JSON.stringify(mc, null, 2)}\n`);
-      writeFileSync(join(RESULTS, 'target-memcached.md'), memcachedTargetReport(mc));
+      writeScenario('target-memcached', mc, memcachedTargetReport(mc));
       log(`wrote ${RESULTS}/target-memcached.json, target-memcached.md\n\n${memcachedTargetReport(mc)}`);
     }
     if (!results) {

@@ -19,7 +19,7 @@ import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startVarnish } from '@evictd/infra';
-import { evictdProcess, pipelineConfig, REPO_ROOT } from './evictd.js';
+import { evictdProcess, pipelineConfig, REPO_ROOT, waitWhileAlive } from './evictd.js';
 import { LandingLog, matchLandings } from './landing.js';
 import type { TargetBenchOptions } from './target-bench.js';
 import { bucketQuantile, histogramDelta, parseHistogram, scrape } from './metrics.js';
@@ -85,13 +85,10 @@ export async function runHttpTargetBench(o: TargetBenchOptions): Promise<HttpTar
   try {
     await publisher.start(120_000);
     await invalidator.start(120_000);
-    const waitConfirmed = async (keys: readonly string[], what: string) => {
-      const deadline = Date.now() + 120_000;
-      while (!keys.every((k) => confirmed.map.has(k))) {
-        if (Date.now() > deadline) throw new Error(`target-http: ${what}: ${keys.filter((k) => !confirmed.map.has(k)).length} keys never purged (see ${invalidator.logFile})`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
+    const waitConfirmed = (keys: readonly string[], what: string) =>
+      waitWhileAlive(`target-http: ${what}`, () => keys.every((k) => confirmed.map.has(k)), 120_000, [publisher, invalidator]).catch((err: Error) => {
+        throw new Error(`${err.message}: ${keys.filter((k) => !confirmed.map.has(k)).length} keys never purged (see ${invalidator.logFile})`);
+      });
     // Warm-up: the first purge opens the connections and the group's first fetch.
     await pacedUpdates(o.pool, table, [1], 1, 1);
     await waitConfirmed([table.key(1)], 'warm-up');

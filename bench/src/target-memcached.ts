@@ -15,7 +15,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startMemcached } from '@evictd/infra';
-import { evictdProcess, pipelineConfig } from './evictd.js';
+import { evictdProcess, pipelineConfig, waitWhileAlive } from './evictd.js';
 import { LandingLog, matchLandings } from './landing.js';
 import type { TargetBenchOptions } from './target-bench.js';
 import { round, summarize, type LatencySummary } from './stats.js';
@@ -109,15 +109,12 @@ export async function runMemcachedTargetBench(o: TargetBenchOptions): Promise<Me
   try {
     await publisher.start(120_000);
     await invalidator.start(120_000);
+    const latest = (keys: readonly string[]) => keys.map((k) => confirmed.map.get(k)?.at(-1) ?? 0);
     const waitConfirmed = async (keys: readonly string[], since: number, what: string): Promise<number> => {
-      const deadline = Date.now() + 300_000;
-      for (;;) {
-        const snap = confirmed.map;
-        const latest = keys.map((k) => snap.get(k)?.at(-1) ?? 0);
-        if (latest.every((t) => t >= since)) return Math.max(...latest);
-        if (Date.now() > deadline) throw new Error(`target-memcached: ${what}: ${latest.filter((t) => t < since).length} keys never deleted (see ${invalidator.logFile})`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitWhileAlive(`target-memcached: ${what}`, () => latest(keys).every((t) => t >= since), 300_000, [publisher, invalidator]).catch((err: Error) => {
+        throw new Error(`${err.message}: ${latest(keys).filter((t) => t < since).length} keys never deleted (see ${invalidator.logFile})`);
+      });
+      return Math.max(...latest(keys));
     };
     // Warm-up: the first delete opens the connection and the group's first fetch.
     const warm = wallNow();
