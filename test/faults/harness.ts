@@ -46,7 +46,6 @@ import {
   shareWithin,
   summarize,
   type Commit,
-  type EvictdProcess,
   type EvictdRuntime,
   type Fault,
   type FaultRecovery,
@@ -279,14 +278,9 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     type Process = 'publisher' | 'invalidator' | 'redis' | 'kafka' | 'postgres';
     let restartRetries = 0;
     const servers = { redis: stack.redis, kafka: stack.kafka, postgres: stack.postgres };
-    /** evictd roles this run killed and has not restarted yet; any other exit is evictd's own. */
-    const heldDown = new Set<EvictdProcess>();
     const isRole = (target: Process): target is keyof typeof roles => target === 'publisher' || target === 'invalidator';
     const restart = async (target: Process) => {
-      if (isRole(target)) {
-        heldDown.delete(roles[target]);
-        return roles[target].spawn();
-      }
+      if (isRole(target)) return roles[target].spawn();
       const deadline = Date.now() + 180_000;
       for (;;) {
         try {
@@ -306,7 +300,6 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     };
     const kill = (target: Process) => {
       if (!isRole(target)) return servers[target].kill();
-      heldDown.add(roles[target]);
       return roles[target].kill();
     };
 
@@ -378,7 +371,8 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     const selfExits: { role: string; atS: number }[] = [];
     const supervisor = setInterval(() => {
       for (const role of [roles.publisher, roles.invalidator]) {
-        if (role.pid !== undefined || heldDown.has(role)) continue;
+        // A role this run killed is no death; it is spawned again by its fault's restart.
+        if (role.death === undefined) continue;
         selfExits.push({ role: role.command, atS: round((wallNow() - wall0) / 1000) });
         log(`  evictd ${role.command} exited by itself: spawned again (see ${role.logFile})`);
         role.spawn();
